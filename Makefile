@@ -1,0 +1,40 @@
+# Bridgeline: the two commands that matter are `make run` and `make test`.
+BUILD_DIR ?= build
+JOBS ?= 2
+CMAKE_FLAGS ?=
+CONFIG ?= config/example.yaml
+
+.PHONY: all deps test-deps build run test test-fast bench crash-test fuzz test-sanitize format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+test-deps:
+	@scripts/install-deps.sh --test
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	@mkdir -p var
+	$(BUILD_DIR)/broker/bridgeline serve --config $(CONFIG)
+
+# Every test, slow suites included.
+test: test-deps build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# Only the fast suites: what a developer runs between edits.
+test-fast: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -LE 'slow'
+
+bench: build
+	$(BUILD_DIR)/tests/bench/bridgeline_bench
+
+format:
+	@clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD_DIR)

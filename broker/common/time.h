@@ -1,0 +1,42 @@
+// Time as the engine sees it: milliseconds since the Unix epoch, UTC. The engine never reads
+// a wall clock; callers pass `now` in, so tests and the simulator run on virtual time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <google/protobuf/timestamp.pb.h>
+
+namespace bridgeline {
+
+using TimeMs = std::int64_t;
+
+inline constexpr TimeMs kSecondMs = 1000;
+inline constexpr TimeMs kMinuteMs = 60 * kSecondMs;
+inline constexpr TimeMs kHourMs = 60 * kMinuteMs;
+inline constexpr TimeMs kDayMs = 24 * kHourMs;
+
+inline google::protobuf::Timestamp ToTimestamp(TimeMs ms) {
+  google::protobuf::Timestamp ts;
+  TimeMs seconds = ms / 1000, rest = ms % 1000;
+  if (rest < 0) rest += 1000, seconds -= 1;
+  ts.set_seconds(seconds);
+  ts.set_nanos(static_cast<std::int32_t>(rest * 1000000));
+  return ts;
+}
+
+inline TimeMs FromTimestamp(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() * 1000 + ts.nanos() / 1000000;
+}
+
+// RFC 3339 in UTC with milliseconds: 2026-11-22T20:04:01.000Z.
+std::string FormatUtc(TimeMs ms);
+
+// Parses a civil date YYYY-MM-DD; false when it is not one (2026-02-30 is not).
+bool ParseCivilDate(std::string_view text, int* year, unsigned* month, unsigned* day);
+
+// The wall clock, for the edges (HTTP, scheduler) only.
+TimeMs WallClockNow();
+
+}  // namespace bridgeline

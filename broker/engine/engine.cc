@@ -1,0 +1,516 @@
+#include "broker/engine/engine.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "broker/engine/apply.h"
+
+namespace bridgeline::engine {
+
+namespace v1 = bridgeline::v1;
+using Type = v1::EventType::Value;
+
+namespace {
+
+constexpr std::size_t kMaxIdLength = 200;
+constexpr std::size_t kMaxSubjectLength = 500;
+constexpr std::size_t kMaxTextLength = 20000;
+
+bool IsOpen(v1::CaseStatus status) { return status != v1::CLOSED; }
+
+// Who may send an event, and from which statuses.
+struct EventRule {
+  bool client;
+  bool outsourcer;
+  std::vector<v1::CaseStatus> from;  // empty: any open status
+};
+
+const EventRule* RuleFor(Type type) {
+  static const EventRule kAcknowledge{true, false, {v1::NEW, v1::FORWARDED}};
+  static const EventRule kRequestInfo{true, false, {v1::ACKNOWLEDGED, v1::REOPENED}};
+  static const EventRule kProvideInfo{false, true, {v1::AWAITING_OUTSOURCER}};
+  static const EventRule kUpdate{true, false, {v1::ACKNOWLEDGED, v1::REOPENED, v1::AWAITING_OUTSOURCER}};
+  static const EventRule kResolve{
+      true, false, {v1::NEW, v1::FORWARDED, v1::ACKNOWLEDGED, v1::REOPENED, v1::AWAITING_OUTSOURCER}};
+  static const EventRule kConfirm{false, true, {v1::RESOLVED}};
+  static const EventRule kReopen{false, true, {v1::RESOLVED}};
+  static const EventRule kEitherSide{true, true, {}};
+  switch (type) {
+    case v1::EventType::acknowledge: return &kAcknowledge;
+    case v1::EventType::request_info: return &kRequestInfo;
+    case v1::EventType::provide_info: return &kProvideInfo;
+    case v1::EventType::update: return &kUpdate;
+    case v1::EventType::resolve: return &kResolve;
+    case v1::EventType::confirm: return &kConfirm;
+    case v1::EventType::reopen: return &kReopen;
+    case v1::EventType::transfer:
+    case v1::EventType::set_priority:
+    case v1::EventType::flag_exception:
+    case v1::EventType::comment: return &kEitherSide;
+    default: return nullptr;  // escalated, forwarded, clocks: the broker's own events
+  }
+}
+
+std::string StatusName(v1::CaseStatus status) { return v1::CaseStatus_Name(status); }
+
+Status CheckLength(const std::string& value, std::size_t limit, const char* field) {
+  if (value.size() > limit) {
+    return Status::InvalidArgument("is " + std::to_string(value.size()) + " bytes; at most " +
+                                       std::to_string(limit) + " are allowed",
+                                   field);
+  }
+  return Status::Ok();
+}
+
+CaseFacts FactsOf(const v1::Case& state) {
+  CaseFacts facts;
+  facts.category = state.category();
+  facts.product = state.product();
+  facts.tier = state.customer().tier();
+  facts.region = state.region();
+  facts.subject = state.subject();
+  facts.description = state.description();
+  facts.severity = state.severity();
+  facts.repeat_contacts = state.repeat_contacts();
+  return facts;
+}
+
+Status ValidateEscalation(const v1::EscalateRequest& request) {
+  auto required = [](const std::string& value, const char* field) {
+    return value.empty() ? Status::InvalidArgument("is required", field) : Status::Ok();
+  };
+  BRIDGELINE_RETURN_IF_ERROR(required(request.contract(), "contract"));
+  BRIDGELINE_RETURN_IF_ERROR(required(request.tier1_ticket_id(), "tier1_ticket_id"));
+  BRIDGELINE_RETURN_IF_ERROR(required(request.customer().id(), "customer.id"));
+  if (request.severity() == v1::SEVERITY_UNSPECIFIED) {
+    return Status::InvalidArgument("is required: SEV1, SEV2, SEV3 or SEV4", "severity");
+  }
+  BRIDGELINE_RETURN_IF_ERROR(required(request.subject(), "subject"));
+  const std::pair<const std::string*, const char*> short_fields[] = {
+      {&request.contract(), "contract"},       {&request.tier1_ticket_id(), "tier1_ticket_id"},
+      {&request.customer().id(), "customer.id"}, {&request.customer().name(), "customer.name"},
+      {&request.customer().email(), "customer.email"}, {&request.customer().phone(), "customer.phone"},
+      {&request.customer().tier(), "customer.tier"}, {&request.category(), "category"},
+      {&request.product(), "product"},         {&request.region(), "region"},
+      {&request.person(), "person"}};
+  for (const auto& [value, field] : short_fields) {
+    BRIDGELINE_RETURN_IF_ERROR(CheckLength(*value, kMaxIdLength, field));
+  }
+  BRIDGELINE_RETURN_IF_ERROR(CheckLength(request.subject(), kMaxSubjectLength, "subject"));
+  BRIDGELINE_RETURN_IF_ERROR(CheckLength(request.description(), kMaxTextLength, "description"));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Engine::Engine(std::shared_ptr<const Rules> rules) : rules_(std::move(rules)) {}
+
+std::uint64_t Engine::CaseNumber(std::string_view id) {
+  if (id.size() < 4 || id.substr(0, 3) != "BL-") return 0;
+  std::uint64_t number = 0;
+  auto [end, error] = std::from_chars(id.data() + 3, id.data() + id.size(), number);
+  if (error != std::errc() || end != id.data() + id.size()) return 0;
+  return number;
+}
+
+const v1::Case* Engine::Find(std::string_view case_id) const {
+  auto found = cases_.find(CaseNumber(case_id));
+  return found == cases_.end() ? nullptr : &found->second;
+}
+
+std::vector<std::string> Engine::RepeatKeys(const ContractRules& rules, std::string_view contract,
+                                            std::string_view customer, std::string_view ticket,
+                                            std::string_view category) const {
+  std::vector<std::string> keys;
+  std::string base = std::string(contract) + '\x1f' + std::string(customer) + '\x1f';
+  keys.push_back(base + "ticket\x1f" + std::string(ticket));
+  if (rules.config().repeat_contacts().match_customer_and_category() && !category.empty()) {
+    keys.push_back(base + "category\x1f" + std::string(category));
+  }
+  return keys;
+}
+
+void Engine::IndexRepeatKeys(const v1::Case& state, bool add) {
+  const ContractRules* rules = rules_->Contract(state.contract());
+  if (rules == nullptr) return;
+  std::uint64_t number = CaseNumber(state.id());
+  for (const auto& key : RepeatKeys(*rules, state.contract(), state.customer().id(),
+                                    state.tier1_ticket_id(), state.category())) {
+    if (add) {
+      repeat_keys_.emplace(key, number);
+    } else {
+      auto found = repeat_keys_.find(key);
+      if (found != repeat_keys_.end() && found->second == number) repeat_keys_.erase(found);
+    }
+  }
+}
+
+void Engine::IndexClocks(std::uint64_t number, const v1::Case& state) {
+  for (const auto& clock : state.clocks()) {
+    if (clock.state() != v1::Clock::RUNNING) continue;
+    auto kind = static_cast<std::uint8_t>(clock.kind());
+    if (clock.has_warn_at() && !clock.warned()) {
+      deadlines_.push({FromTimestamp(clock.warn_at()), number, kind, 0});
+    }
+    if (clock.has_due_at() && !clock.breached()) {
+      deadlines_.push({FromTimestamp(clock.due_at()), number, kind, 1});
+    }
+  }
+}
+
+v1::Event Engine::NewEvent(const v1::Case& state, Type type, const v1::Actor& actor,
+                           TimeMs now) const {
+  v1::Event event;
+  event.set_case_id(state.id());
+  event.set_type(type);
+  *event.mutable_at() = ToTimestamp(now);
+  *event.mutable_actor() = actor;
+  return event;
+}
+
+void Engine::Commit(const ContractRules& rules, v1::Case* state, v1::Event event, Outcome* outcome) {
+  event.set_case_version(state->version() + 1);
+  ApplyEvent(rules, event, state);
+  event.set_status(state->status());
+  std::size_t index = outcome->events.size();
+  for (const auto& connector : rules.config().connectors()) {
+    // An event is not echoed back to the connector it came from.
+    if (connector != event.connector()) outcome->deliveries.push_back({connector, index});
+  }
+  outcome->events.push_back(std::move(event));
+}
+
+// Re-indexes what a command changed and drops closed cases from memory.
+void Engine::Settle(std::uint64_t number, const Outcome& outcome) {
+  auto found = cases_.find(number);
+  if (found == cases_.end()) return;
+  if (!IsOpen(found->second.status())) {
+    IndexRepeatKeys(found->second, false);
+    cases_.erase(found);
+    return;
+  }
+  // Only clocks whose times moved need new index entries; the rest are already there.
+  bool clocks_moved = outcome.created;
+  for (const auto& event : outcome.events) {
+    if (event.type() != v1::EventType::comment && event.type() != v1::EventType::flag_exception &&
+        event.type() != v1::EventType::transfer && event.type() != v1::EventType::forwarded) {
+      clocks_moved = true;
+    }
+  }
+  if (clocks_moved) IndexClocks(number, found->second);
+  // Stale entries pile up as clocks stop; rebuild when they outnumber live ones by far.
+  if (deadlines_.size() > 4 * cases_.size() + 4096) {
+    decltype(deadlines_) fresh;
+    std::swap(deadlines_, fresh);
+    for (const auto& [case_number, state] : cases_) IndexClocks(case_number, state);
+  }
+}
+
+Result<Outcome> Engine::Escalate(const v1::EscalateRequest& request, const v1::Actor& actor,
+                                 TimeMs now) {
+  BRIDGELINE_RETURN_IF_ERROR(ValidateEscalation(request));
+  const ContractRules* rules = rules_->Contract(request.contract());
+  if (rules == nullptr || actor.side() != v1::OUTSOURCER ||
+      rules->config().outsourcer() != actor.organization()) {
+    return Status::InvalidArgument(
+        "no contract '" + request.contract() + "' of organization '" + actor.organization() + "'",
+        "contract");
+  }
+  std::string tier = request.customer().tier().empty() ? rules->config().default_tier()
+                                                       : request.customer().tier();
+  v1::Priority priority;
+  if (!rules->BasePriority(tier, request.severity(), &priority)) {
+    std::string tiers;
+    for (const auto& name : rules->Tiers()) tiers += (tiers.empty() ? "" : ", ") + name;
+    return Status::InvalidArgument("unknown tier '" + tier + "' for contract '" +
+                                       request.contract() + "' (expected one of: " + tiers + ")",
+                                   "customer.tier");
+  }
+
+  for (const auto& key : RepeatKeys(*rules, request.contract(), request.customer().id(),
+                                    request.tier1_ticket_id(), request.category())) {
+    auto found = repeat_keys_.find(key);
+    if (found == repeat_keys_.end()) continue;
+    auto open = cases_.find(found->second);
+    if (open != cases_.end()) return RepeatContact(&open->second, *rules, request, actor, now);
+  }
+
+  const std::uint64_t number = next_case_number_;
+  v1::Case created;
+  created.set_id(CaseId(number));
+  created.set_contract(request.contract());
+  created.set_outsourcer(rules->config().outsourcer());
+  created.set_client(rules->config().client());
+  created.set_tier1_ticket_id(request.tier1_ticket_id());
+  *created.mutable_customer() = request.customer();
+  created.mutable_customer()->set_tier(tier);
+  created.set_category(request.category());
+  created.set_product(request.product());
+  created.set_region(request.region());
+  created.set_severity(request.severity());
+  created.set_subject(request.subject());
+  created.set_description(request.description());
+  // Without a connector the API itself is how the client sees the case: it is forwarded at once.
+  created.set_status(rules->config().connectors_size() == 0 ? v1::FORWARDED : v1::NEW);
+  CaseFacts facts = FactsOf(created);
+  const v1::Route& route = rules->Route(facts);
+  created.set_owner(route.owner());
+  created.set_route(route.name());
+  created.set_priority(rules->RaiseByRules(facts, priority));
+  *created.mutable_created_at() = ToTimestamp(now);
+  v1::Contact* contact = created.add_contacts();
+  *contact->mutable_at() = ToTimestamp(now);
+  contact->set_tier1_ticket_id(request.tier1_ticket_id());
+  *contact->mutable_actor() = actor;
+
+  Outcome outcome;
+  outcome.created = true;
+  v1::Case state;
+  v1::Event event = NewEvent(created, v1::EventType::escalated, actor, now);
+  *event.mutable_created() = std::move(created);
+  Commit(*rules, &state, std::move(event), &outcome);
+  ++next_case_number_;
+  auto [slot, inserted] = cases_.emplace(number, std::move(state));
+  IndexRepeatKeys(slot->second, true);
+  outcome.state = slot->second;
+  Settle(number, outcome);
+  return outcome;
+}
+
+Result<Outcome> Engine::RepeatContact(v1::Case* state, const ContractRules& rules,
+                                      const v1::EscalateRequest& request, const v1::Actor& actor,
+                                      TimeMs now) {
+  Outcome outcome;
+  outcome.repeat_contact = true;
+  v1::Event event = NewEvent(*state, v1::EventType::repeat_contact, actor, now);
+  v1::Contact* contact = event.mutable_contact();
+  *contact->mutable_at() = ToTimestamp(now);
+  contact->set_tier1_ticket_id(request.tier1_ticket_id());
+  *contact->mutable_actor() = actor;
+  contact->set_note(request.subject());
+  // Calling again is a sign the process is failing: the rules may raise the priority.
+  CaseFacts facts = FactsOf(*state);
+  facts.repeat_contacts = state->repeat_contacts() + 1;
+  v1::Priority raised = rules.RaiseByRules(facts, state->priority());
+  if (raised != state->priority()) event.set_priority(raised);
+  Commit(rules, state, std::move(event), &outcome);
+  outcome.state = *state;
+  Settle(CaseNumber(state->id()), outcome);
+  return outcome;
+}
+
+Result<Outcome> Engine::Handle(std::string_view case_id, const v1::EventRequest& request,
+                               const v1::Actor& actor, TimeMs now) {
+  auto found = cases_.find(CaseNumber(case_id));
+  const bool party = found != cases_.end() &&
+                     ((actor.side() == v1::OUTSOURCER && found->second.outsourcer() == actor.organization()) ||
+                      (actor.side() == v1::CLIENT && found->second.client() == actor.organization() &&
+                       found->second.status() != v1::NEW));
+  if (!party) return Status::NotFound("no open case " + std::string(case_id));
+  v1::Case& state = found->second;
+  const ContractRules* rules = rules_->Contract(state.contract());
+  if (rules == nullptr) return Status::Internal("case " + state.id() + " names an unknown contract");
+
+  const EventRule* rule = RuleFor(request.type());
+  if (rule == nullptr) {
+    return Status::InvalidArgument("'" + v1::EventType::Value_Name(request.type()) +
+                                       "' is not an event a person can send",
+                                   "type");
+  }
+  const std::string type_name = v1::EventType::Value_Name(request.type());
+  if ((actor.side() == v1::CLIENT && !rule->client) || (actor.side() == v1::OUTSOURCER && !rule->outsourcer)) {
+    return Status::PermissionDenied("the " + std::string(actor.side() == v1::CLIENT ? "client" : "outsourcer") +
+                                    " may not send '" + type_name + "'");
+  }
+  if (!rule->from.empty() &&
+      std::find(rule->from.begin(), rule->from.end(), state.status()) == rule->from.end()) {
+    return Status::FailedPrecondition("cannot " + type_name + " case " + state.id() + " while it is " +
+                                      StatusName(state.status()));
+  }
+  BRIDGELINE_RETURN_IF_ERROR(CheckLength(request.note(), kMaxTextLength, "note"));
+  BRIDGELINE_RETURN_IF_ERROR(CheckLength(request.reason(), kMaxTextLength, "reason"));
+  BRIDGELINE_RETURN_IF_ERROR(CheckLength(request.actor().person(), kMaxIdLength, "actor.person"));
+
+  v1::Event event = NewEvent(state, request.type(), actor, now);
+  event.mutable_actor()->set_person(request.actor().person());
+  event.set_note(request.note());
+  event.set_reason(request.reason());
+  switch (request.type()) {
+    case v1::EventType::request_info:
+    case v1::EventType::update:
+    case v1::EventType::comment:
+      if (request.note().empty()) return Status::InvalidArgument("is required for " + type_name, "note");
+      break;
+    case v1::EventType::transfer:
+      if (request.owner().empty()) return Status::InvalidArgument("is required for transfer", "owner");
+      if (!rules_->OwnerExists(request.owner())) {
+        return Status::InvalidArgument("no owner '" + request.owner() + "' is defined", "owner");
+      }
+      if (request.owner() == state.owner()) {
+        return Status::FailedPrecondition("case " + state.id() + " is already owned by " + state.owner());
+      }
+      if (request.reason().empty()) return Status::InvalidArgument("is required for transfer", "reason");
+      event.set_owner(request.owner());
+      break;
+    case v1::EventType::set_priority:
+      if (request.priority() == v1::PRIORITY_UNSPECIFIED) {
+        return Status::InvalidArgument("is required for set_priority: P1, P2, P3 or P4", "priority");
+      }
+      if (request.priority() == state.priority()) {
+        return Status::FailedPrecondition("case " + state.id() + " is already " +
+                                          v1::Priority_Name(state.priority()));
+      }
+      if (MoreUrgent(state.priority(), request.priority()) && request.reason().empty()) {
+        return Status::InvalidArgument("is required to lower a priority", "reason");
+      }
+      event.set_priority(request.priority());
+      break;
+    case v1::EventType::flag_exception:
+      if (request.reason().empty()) return Status::InvalidArgument("is required for flag_exception", "reason");
+      if (state.exception_flagged()) {
+        return Status::FailedPrecondition("case " + state.id() + " is already flagged as an exception");
+      }
+      break;
+    default:
+      break;
+  }
+
+  Outcome outcome;
+  Commit(*rules, &state, std::move(event), &outcome);
+  outcome.state = state;
+  Settle(found->first, outcome);
+  return outcome;
+}
+
+Result<Outcome> Engine::Forwarded(std::string_view case_id, const std::string& connector,
+                                  const std::string& remote_ref, TimeMs now) {
+  auto found = cases_.find(CaseNumber(case_id));
+  if (found == cases_.end()) return Status::NotFound("no open case " + std::string(case_id));
+  v1::Case& state = found->second;
+  bool known = state.remote_refs().count(connector) > 0 && state.remote_refs().at(connector) == remote_ref;
+  if (state.status() != v1::NEW && (remote_ref.empty() || known)) {
+    return Status::FailedPrecondition("case " + state.id() + " is already forwarded");
+  }
+  const ContractRules* rules = rules_->Contract(state.contract());
+  if (rules == nullptr) return Status::Internal("case " + state.id() + " names an unknown contract");
+  v1::Actor system;
+  system.set_side(v1::SYSTEM);
+  system.set_organization(state.client());
+  v1::Event event = NewEvent(state, v1::EventType::forwarded, system, now);
+  event.set_connector(connector);
+  event.set_remote_ref(remote_ref);
+  Outcome outcome;
+  Commit(*rules, &state, std::move(event), &outcome);
+  outcome.state = state;
+  Settle(found->first, outcome);
+  return outcome;
+}
+
+std::optional<TimeMs> Engine::NextDeadline() {
+  while (!deadlines_.empty()) {
+    const Deadline& top = deadlines_.top();
+    auto found = cases_.find(top.case_number);
+    if (found != cases_.end()) {
+      const v1::Clock* clock = FindClock(found->second, static_cast<v1::ClockKind>(top.clock));
+      if (clock != nullptr && clock->state() == v1::Clock::RUNNING) {
+        bool live = top.breach ? (!clock->breached() && FromTimestamp(clock->due_at()) == top.at)
+                               : (!clock->warned() && clock->has_warn_at() &&
+                                  FromTimestamp(clock->warn_at()) == top.at);
+        if (live) return top.at;
+      }
+    }
+    deadlines_.pop();  // stale
+  }
+  return std::nullopt;
+}
+
+std::vector<Outcome> Engine::AdvanceClocks(TimeMs now) {
+  std::vector<Outcome> outcomes;
+  while (true) {
+    std::optional<TimeMs> next = NextDeadline();
+    if (!next || *next > now) break;
+    Deadline deadline = deadlines_.top();
+    deadlines_.pop();
+    Fire(deadline, &outcomes);
+  }
+  return outcomes;
+}
+
+void Engine::Fire(const Deadline& deadline, std::vector<Outcome>* outcomes) {
+  v1::Case& state = cases_.at(deadline.case_number);
+  const ContractRules* rules = rules_->Contract(state.contract());
+  if (rules == nullptr) return;
+  auto kind = static_cast<v1::ClockKind>(deadline.clock);
+  v1::Actor system;
+  system.set_side(v1::SYSTEM);
+  system.set_organization("bridgeline");
+
+  Outcome outcome;
+  v1::Event event = NewEvent(state, deadline.breach ? v1::EventType::clock_breach : v1::EventType::clock_warning,
+                             system, deadline.at);
+  event.set_clock(kind);
+  std::size_t breach_index = outcome.events.size();
+  Commit(*rules, &state, std::move(event), &outcome);
+
+  if (deadline.breach) {
+    // The escalation ladder: notify, raise priority, transfer ownership.
+    v1::Priority raise_to = state.priority();
+    CaseFacts facts = FactsOf(state);
+    facts.on_breach = true;
+    raise_to = rules->RaiseByRules(facts, raise_to);
+    std::string transfer_to;
+    const std::string reason = "breach of the " + v1::ClockKind_Name(kind) + " clock";
+    for (const auto& step : rules->config().escalation_ladder()) {
+      if (step.clock() != v1::CLOCK_KIND_UNSPECIFIED && step.clock() != kind) continue;
+      switch (step.action()) {
+        case v1::NOTIFY: {
+          bool already = false;
+          for (const auto& delivery : outcome.deliveries) {
+            already |= delivery.connector == step.connector() && delivery.event_index == breach_index;
+          }
+          if (!already) outcome.deliveries.push_back({step.connector(), breach_index});
+          break;
+        }
+        case v1::RAISE_PRIORITY:
+          if (MoreUrgent(step.priority(), raise_to)) raise_to = step.priority();
+          break;
+        case v1::TRANSFER: transfer_to = step.owner(); break;
+        default: break;
+      }
+    }
+    if (raise_to != state.priority()) {
+      v1::Event raise = NewEvent(state, v1::EventType::set_priority, system, deadline.at);
+      raise.set_priority(raise_to);
+      raise.set_reason(reason);
+      Commit(*rules, &state, std::move(raise), &outcome);
+    }
+    if (!transfer_to.empty() && transfer_to != state.owner()) {
+      v1::Event transfer = NewEvent(state, v1::EventType::transfer, system, deadline.at);
+      transfer.set_owner(transfer_to);
+      transfer.set_reason(reason);
+      Commit(*rules, &state, std::move(transfer), &outcome);
+    }
+  }
+  outcome.state = state;
+  Settle(deadline.case_number, outcome);
+  outcomes->push_back(std::move(outcome));
+}
+
+void Engine::Restore(v1::Case state) {
+  std::uint64_t number = CaseNumber(state.id());
+  Forget(state.id());
+  if (!IsOpen(state.status())) return;
+  next_case_number_ = std::max(next_case_number_, number + 1);
+  auto [slot, inserted] = cases_.emplace(number, std::move(state));
+  IndexRepeatKeys(slot->second, true);
+  IndexClocks(number, slot->second);
+}
+
+void Engine::Forget(std::string_view case_id) {
+  auto found = cases_.find(CaseNumber(case_id));
+  if (found == cases_.end()) return;
+  IndexRepeatKeys(found->second, false);
+  cases_.erase(found);
+}
+
+}  // namespace bridgeline::engine

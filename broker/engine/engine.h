@@ -1,0 +1,118 @@
+// The engine: every rule of the business, applied to every open case.
+//
+// Pure and deterministic: commands and the current time go in; the events, the new case state
+// and the deliveries to make come out. No I/O, no threads, no wall clock. The broker's single
+// writer drives it live; tests and the simulator drive it on virtual time. A command that is
+// refused changes nothing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "bridgeline/v1/api.pb.h"
+#include "bridgeline/v1/case.pb.h"
+#include "broker/common/status.h"
+#include "broker/common/time.h"
+#include "broker/engine/rules.h"
+
+namespace bridgeline::engine {
+
+// An event to carry to a connector.
+struct Delivery {
+  std::string connector;
+  std::size_t event_index;  // into Outcome::events
+};
+
+// What one accepted command did to one case.
+struct Outcome {
+  bridgeline::v1::Case state;               // the case after the command
+  std::vector<bridgeline::v1::Event> events;  // in order; sequences are assigned by the store
+  std::vector<Delivery> deliveries;
+  bool created = false;         // a new case (answered 201)
+  bool repeat_contact = false;  // added to an open case (answered 200)
+};
+
+class Engine {
+ public:
+  explicit Engine(std::shared_ptr<const Rules> rules);
+
+  // Opens a case for an outsourcer's escalation, or records a repeat contact on the open case
+  // for the same customer and issue.
+  Result<Outcome> Escalate(const bridgeline::v1::EscalateRequest& request,
+                           const bridgeline::v1::Actor& actor, TimeMs now);
+
+  // A lifecycle event sent by a person on one side (acknowledge, resolve, transfer...).
+  // A case the actor's organization is not party to is NotFound.
+  Result<Outcome> Handle(std::string_view case_id, const bridgeline::v1::EventRequest& request,
+                         const bridgeline::v1::Actor& actor, TimeMs now);
+
+  // A connector delivered the case to the client's desk; `remote_ref` names it there.
+  Result<Outcome> Forwarded(std::string_view case_id, const std::string& connector,
+                            const std::string& remote_ref, TimeMs now);
+
+  // Fires every warning and breach due at or before `now`, each once, with the ladder's steps.
+  std::vector<Outcome> AdvanceClocks(TimeMs now);
+
+  // When AdvanceClocks next has something to do, so a scheduler can sleep until then.
+  std::optional<TimeMs> NextDeadline();
+
+  // Recovery and rollback: put a stored open case back (replacing what the engine has), or
+  // drop one. Closed cases are not kept.
+  void Restore(bridgeline::v1::Case state);
+  void Forget(std::string_view case_id);
+  // Case numbers continue after the highest one ever stored.
+  void SetNextCaseNumber(std::uint64_t next) { next_case_number_ = next; }
+  std::uint64_t next_case_number() const { return next_case_number_; }
+
+  // An open case, or nullptr (closed or unknown cases live only in the store).
+  const bridgeline::v1::Case* Find(std::string_view case_id) const;
+  std::size_t open_cases() const { return cases_.size(); }
+  // Entries in the deadline index, stale ones included until they are dropped.
+  std::size_t pending_deadlines() const { return deadlines_.size(); }
+  const Rules& rules() const { return *rules_; }
+
+  static std::string CaseId(std::uint64_t number) { return "BL-" + std::to_string(number); }
+  // The number in "BL-<number>", or 0 when `id` is not a case id.
+  static std::uint64_t CaseNumber(std::string_view id);
+
+ private:
+  // One pending warning or breach. Stale entries (the clock stopped, was re-timed or already
+  // fired) stay in the heap and are skipped when popped: 24 bytes each, no per-clock node.
+  struct Deadline {
+    TimeMs at;
+    std::uint64_t case_number;
+    std::uint8_t clock;   // ClockKind
+    std::uint8_t breach;  // 1 breach, 0 warning
+    bool operator>(const Deadline& other) const { return at > other.at; }
+  };
+
+  // Applies events built by a command and collects what to deliver.
+  void Commit(const ContractRules& rules, bridgeline::v1::Case* state, bridgeline::v1::Event event,
+              Outcome* outcome);
+  bridgeline::v1::Event NewEvent(const bridgeline::v1::Case& state, bridgeline::v1::EventType::Value type,
+                                 const bridgeline::v1::Actor& actor, TimeMs now) const;
+  Result<Outcome> RepeatContact(bridgeline::v1::Case* state, const ContractRules& rules,
+                                const bridgeline::v1::EscalateRequest& request,
+                                const bridgeline::v1::Actor& actor, TimeMs now);
+  void Fire(const Deadline& deadline, std::vector<Outcome>* outcomes);
+  void IndexClocks(std::uint64_t number, const bridgeline::v1::Case& state);
+  void IndexRepeatKeys(const bridgeline::v1::Case& state, bool add);
+  void Settle(std::uint64_t number, const Outcome& outcome);
+  std::vector<std::string> RepeatKeys(const ContractRules& rules, std::string_view contract,
+                                      std::string_view customer, std::string_view ticket,
+                                      std::string_view category) const;
+
+  std::shared_ptr<const Rules> rules_;
+  std::unordered_map<std::uint64_t, bridgeline::v1::Case> cases_;
+  std::unordered_map<std::string, std::uint64_t> repeat_keys_;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> deadlines_;
+  std::uint64_t next_case_number_ = 1;
+};
+
+}  // namespace bridgeline::engine

@@ -1,0 +1,392 @@
+#include "broker/http/api.h"
+
+#include <boost/url/parse.hpp>
+#include <re2/re2.h>
+
+#include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
+
+#include "broker/config/config.h"
+#include "broker/engine/apply.h"
+#include "broker/engine/disclosure.h"
+#include "broker/engine/engine.h"
+
+namespace bridgeline::http {
+
+namespace v1 = bridgeline::v1;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+constexpr int kDefaultPageSize = 50;
+constexpr int kMaxPageSize = 200;
+// A page scans at most this many cases, so a rare filter cannot make one request unbounded.
+constexpr int kMaxScannedPerPage = 10000;
+constexpr std::size_t kMaxIdempotencyKey = 255;
+
+// Protobuf's JSON errors name the field as "(customer.tier): invalid value..." or
+// "(customer) idx: Cannot find field."; the problem names it as "customer.tier".
+Status JsonError(const std::string& message) {
+  static const RE2 kInvalid(R"(^\(([^)]*)\)\s*(\S+)?\s*:\s*(.*)$)");
+  static const RE2 kTopLevelUnknown(R"(^(\S+): Cannot find field\.?$)");
+  std::string path, name, detail;
+  if (RE2::FullMatch(message, kInvalid, &path, &name, &detail)) {
+    std::string field = path;
+    if (!name.empty()) field = field.empty() ? name : field + "." + name;
+    if (detail.rfind("Cannot find field", 0) == 0) return Status::InvalidArgument("unknown field", field);
+    return Status::InvalidArgument(detail, field);
+  }
+  if (RE2::FullMatch(message, kTopLevelUnknown, &name)) return Status::InvalidArgument("unknown field", name);
+  std::string first_line = message.substr(0, message.find('\n'));
+  return Status::InvalidArgument("the body is not valid JSON: " + first_line);
+}
+
+template <typename Message>
+Status ParseBody(const Request& request, Message* message) {
+  auto type = request[bhttp::field::content_type];
+  if (!type.empty() && type.find("application/json") == std::string_view::npos) {
+    return Status::InvalidArgument("Content-Type must be application/json, not '" + std::string(type) + "'");
+  }
+  if (request.body().empty()) return Status::InvalidArgument("the body is empty; a JSON object is required");
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto parsed = google::protobuf::util::JsonStringToMessage(request.body(), message, options);
+  if (!parsed.ok()) return JsonError(std::string(parsed.message()));
+  return Status::Ok();
+}
+
+std::string Sha256Hex(std::string_view text) { return config::HashToken(text); }
+
+}  // namespace
+
+Response ProblemFor(const Status& status) {
+  using Code = Status::Code;
+  switch (status.code()) {
+    case Code::kInvalidArgument: {
+      std::string detail = status.field().empty() ? status.message() : status.field() + ": " + status.message();
+      return Problem(400, "invalid-request", "Invalid request", detail, status.field());
+    }
+    case Code::kUnauthenticated: {
+      auto response = Problem(401, "unauthenticated", "Unauthenticated", status.message());
+      response.set(bhttp::field::www_authenticate, "Bearer");
+      return response;
+    }
+    case Code::kPermissionDenied: return Problem(403, "forbidden", "Forbidden", status.message());
+    case Code::kNotFound: return Problem(404, "not-found", "Not found", status.message());
+    case Code::kFailedPrecondition: return Problem(409, "conflict", "Not allowed in the case's current state", status.message());
+    case Code::kAlreadyExists: return Problem(422, "idempotency-key-reused", "Idempotency-Key reused", status.message());
+    case Code::kResourceExhausted: return Problem(429, "rate-limited", "Too many requests", status.message());
+    case Code::kUnavailable: {
+      auto response = Problem(503, "unavailable", "Service unavailable", status.message());
+      response.set(bhttp::field::retry_after, "1");
+      return response;
+    }
+    default: return Problem(500, "internal", "Internal error", status.message());
+  }
+}
+
+Api::Api(const v1::BrokerConfig& config, std::shared_ptr<const engine::Rules> rules, store::Store* store,
+         service::Broker* broker)
+    : rules_(std::move(rules)),
+      store_(store),
+      broker_(broker),
+      idempotency_ttl_ms_(config.server().idempotency_ttl().seconds() * 1000) {
+  for (const auto& organization : config.organizations()) {
+    for (const auto& hash : organization.token_sha256()) {
+      callers_by_token_hash_[hash] = Caller{organization.name(), organization.side()};
+    }
+  }
+}
+
+Response Api::Json(unsigned status, const google::protobuf::Message& message) {
+  Response response{static_cast<bhttp::status>(status), 11};
+  response.set(bhttp::field::content_type, "application/json");
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &response.body(), options);
+  response.body() += '\n';
+  return response;
+}
+
+const Api::Caller* Api::Authenticate(const Request& request) const {
+  auto header = request[bhttp::field::authorization];
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) return nullptr;
+  auto found = callers_by_token_hash_.find(Sha256Hex(header.substr(kBearer.size())));
+  return found == callers_by_token_hash_.end() ? nullptr : &found->second;
+}
+
+void Api::Handle(Request&& request, Respond respond) {
+  auto target = boost::urls::parse_origin_form(request.target());
+  if (!target) return respond(Problem(400, "bad-target", "Malformed request target", "cannot parse the URL"));
+  std::string path = target->path();
+  std::vector<std::pair<std::string, std::string>> query;
+  for (auto param : target->params()) query.emplace_back(param.key, param.value);
+  const auto method = request.method();
+
+  auto method_not_allowed = [&](const char* allow) {
+    auto response = Problem(405, "method-not-allowed", "Method not allowed",
+                            std::string(request.method_string()) + " is not allowed on " + path);
+    response.set(bhttp::field::allow, allow);
+    respond(std::move(response));
+  };
+
+  if (path == "/healthz") {
+    if (method != bhttp::verb::get) return method_not_allowed("GET");
+    Response response{bhttp::status::ok, 11};
+    response.set(bhttp::field::content_type, "application/json");
+    response.body() = "{\"status\":\"alive\"}\n";
+    return respond(std::move(response));
+  }
+  if (path == "/readyz") {
+    if (method != bhttp::verb::get) return method_not_allowed("GET");
+    if (!ready_) return respond(Problem(503, "not-ready", "Not ready", "recovery has not finished"));
+    Response response{bhttp::status::ok, 11};
+    response.set(bhttp::field::content_type, "application/json");
+    response.body() = "{\"status\":\"ready\"}\n";
+    return respond(std::move(response));
+  }
+  if (path.rfind("/v1/", 0) != 0) {
+    return respond(Problem(404, "no-such-route", "Not found", "no route " + path));
+  }
+
+  const Caller* caller = Authenticate(request);
+  if (caller == nullptr) {
+    return respond(ProblemFor(Status::Unauthenticated("a valid bearer token is required (Authorization: Bearer <token>)")));
+  }
+
+  static const RE2 kCase(R"(^/v1/escalations/([A-Za-z0-9-]+)$)");
+  static const RE2 kCaseEvents(R"(^/v1/escalations/([A-Za-z0-9-]+)/events$)");
+  std::string case_id;
+  if (path == "/v1/escalations") {
+    if (method == bhttp::verb::post) return Escalate(*caller, std::move(request), std::move(respond));
+    if (method == bhttp::verb::get) return ListCases(*caller, query, std::move(respond));
+    return method_not_allowed("GET, POST");
+  }
+  if (RE2::FullMatch(path, kCaseEvents, &case_id)) {
+    if (method == bhttp::verb::post) return PostEvent(*caller, case_id, std::move(request), std::move(respond));
+    return method_not_allowed("POST");
+  }
+  if (RE2::FullMatch(path, kCase, &case_id)) {
+    if (method == bhttp::verb::get) return GetCase(*caller, case_id, std::move(respond));
+    return method_not_allowed("GET");
+  }
+  respond(Problem(404, "no-such-route", "Not found", "no route " + path));
+}
+
+std::optional<service::Idempotency> Api::IdempotencyOf(const Caller& caller, const Request& request,
+                                                       unsigned success_status) {
+  auto key = request["Idempotency-Key"];
+  if (key.empty()) return std::nullopt;
+  service::Idempotency idempotency;
+  idempotency.organization = caller.organization;
+  idempotency.key = std::string(key);
+  idempotency.request_hash = Sha256Hex(std::string(request.method_string()) + ' ' +
+                                       std::string(request.target()) + '\n' + request.body());
+  idempotency.ttl_ms = idempotency_ttl_ms_;
+  Caller who = caller;
+  idempotency.render = [this, who, success_status](const engine::Outcome& outcome) {
+    unsigned status = outcome.repeat_contact ? 200 : success_status;
+    Response response = Json(status, View(who, outcome.state, nullptr, outcome.repeat_contact));
+    return std::make_pair(status, std::move(response.body()));
+  };
+  return idempotency;
+}
+
+namespace {
+
+// Answers a command: the stored answer for a replayed Idempotency-Key, or a fresh one.
+Respond::result_type AnswerWith(const service::Answer& answer, const Respond& respond,
+                                const std::function<Response(const engine::Outcome&)>& fresh) {
+  if (!answer.status.ok()) return respond(ProblemFor(answer.status));
+  if (answer.replay) {
+    Response response{static_cast<bhttp::status>(answer.replay->http_status()), 11};
+    response.set(bhttp::field::content_type, "application/json");
+    response.set("Idempotent-Replayed", "true");
+    response.body() = answer.replay->body();
+    return respond(std::move(response));
+  }
+  respond(fresh(answer.outcome));
+}
+
+}  // namespace
+
+void Api::Escalate(const Caller& caller, Request&& request, Respond respond) {
+  if (caller.side != v1::OUTSOURCER) {
+    return respond(ProblemFor(Status::PermissionDenied("only an outsourcer can escalate")));
+  }
+  auto key = request["Idempotency-Key"];
+  if (key.size() > kMaxIdempotencyKey) {
+    return respond(Problem(400, "invalid-request", "Invalid request", "Idempotency-Key is longer than 255 characters",
+                           "Idempotency-Key"));
+  }
+  v1::EscalateRequest escalate;
+  Status parsed = ParseBody(request, &escalate);
+  if (!parsed.ok()) return respond(ProblemFor(parsed));
+  v1::Actor actor;
+  actor.set_organization(caller.organization);
+  actor.set_side(caller.side);
+  actor.set_person(escalate.person());
+  Caller who = caller;
+  broker_->Escalate(std::move(escalate), std::move(actor), IdempotencyOf(caller, request, 201),
+                    [this, who, respond](service::Answer answer) {
+                      AnswerWith(answer, respond, [&](const engine::Outcome& outcome) {
+                        unsigned status = outcome.repeat_contact ? 200 : 201;
+                        Response response = Json(status, View(who, outcome.state, nullptr, outcome.repeat_contact));
+                        if (status == 201) response.set(bhttp::field::location, "/v1/escalations/" + outcome.state.id());
+                        return response;
+                      });
+                    });
+}
+
+void Api::PostEvent(const Caller& caller, const std::string& case_id, Request&& request, Respond respond) {
+  if (caller.side == v1::OPS) {
+    return respond(ProblemFor(Status::PermissionDenied("an ops token reads; it does not change cases")));
+  }
+  v1::EventRequest event;
+  Status parsed = ParseBody(request, &event);
+  if (!parsed.ok()) return respond(ProblemFor(parsed));
+  if (event.type() == v1::EventType::TYPE_UNSPECIFIED) {
+    return respond(ProblemFor(Status::InvalidArgument("is required", "type")));
+  }
+  v1::Actor actor;
+  actor.set_organization(caller.organization);
+  actor.set_side(caller.side);
+  actor.set_person(event.actor().person());
+  Caller who = caller;
+  broker_->Handle(case_id, std::move(event), std::move(actor), IdempotencyOf(caller, request, 200),
+                  [this, who, respond](service::Answer answer) {
+                    AnswerWith(answer, respond, [&](const engine::Outcome& outcome) {
+                      return Json(200, View(who, outcome.state, &outcome.events, false));
+                    });
+                  });
+}
+
+bool Api::Visible(const Caller& caller, const v1::Case& state) const {
+  switch (caller.side) {
+    case v1::OPS: return true;
+    case v1::OUTSOURCER: return state.outsourcer() == caller.organization;
+    case v1::CLIENT: return state.client() == caller.organization && state.status() != v1::NEW;
+    default: return false;
+  }
+}
+
+v1::CaseView Api::View(const Caller& caller, const v1::Case& state, const std::vector<v1::Event>* events,
+                       bool repeat_contact) const {
+  v1::CaseView view;
+  view.set_id(state.id());
+  view.set_contract(state.contract());
+  view.set_status(state.status());
+  view.set_owner(state.owner());
+  view.set_priority(state.priority());
+  view.set_waiting_on(state.waiting_on());
+  view.set_repeat_contacts(state.repeat_contacts());
+  view.set_repeat_contact(repeat_contact);
+  view.set_tier1_ticket_id(state.tier1_ticket_id());
+  *view.mutable_customer() = state.customer();
+  view.set_category(state.category());
+  view.set_product(state.product());
+  view.set_region(state.region());
+  view.set_severity(state.severity());
+  view.set_subject(state.subject());
+  view.set_description(state.description());
+  *view.mutable_clocks() = state.clocks();
+  *view.mutable_contacts() = state.contacts();
+  *view.mutable_created_at() = state.created_at();
+  *view.mutable_updated_at() = state.updated_at();
+  view.set_exception_flagged(state.exception_flagged());
+  view.set_exception_reason(state.exception_reason());
+  *view.mutable_remote_refs() = state.remote_refs();
+
+  const engine::ContractRules* contract = rules_->Contract(state.contract());
+  v1::DueTimes* due = view.mutable_due();
+  if (contract != nullptr) due->set_time_zone(contract->calendar().time_zone_name());
+  auto set_due = [&](v1::ClockKind kind, google::protobuf::Timestamp* utc, std::string* local) {
+    const v1::Clock* clock = engine::FindClock(state, kind);
+    if (clock == nullptr || !clock->has_due_at()) return;
+    *utc = clock->due_at();
+    if (contract != nullptr) *local = contract->calendar().FormatLocal(FromTimestamp(clock->due_at()));
+  };
+  set_due(v1::ACKNOWLEDGE, due->mutable_acknowledge_by(), due->mutable_acknowledge_by_local());
+  set_due(v1::RESOLVE, due->mutable_resolve_by(), due->mutable_resolve_by_local());
+  if (events != nullptr) *view.mutable_events() = {events->begin(), events->end()};
+
+  if (caller.side == v1::CLIENT && contract != nullptr) {
+    engine::MaskCustomer(contract->config(), view.mutable_customer());
+    for (auto& event : *view.mutable_events()) engine::MaskEvent(contract->config(), &event);
+  }
+  return view;
+}
+
+void Api::GetCase(const Caller& caller, const std::string& case_id, Respond respond) {
+  // Reads come from the store, so they show only what was committed.
+  auto stored = store_->GetCase(case_id);
+  if (!stored.ok()) return respond(ProblemFor(stored.status()));
+  if (!stored->has_value() || !Visible(caller, **stored)) {
+    return respond(ProblemFor(Status::NotFound("no case " + case_id)));
+  }
+  auto events = store_->GetEvents(case_id);
+  if (!events.ok()) return respond(ProblemFor(events.status()));
+  respond(Json(200, View(caller, **stored, &*events, false)));
+}
+
+void Api::ListCases(const Caller& caller, const Query& query, Respond respond) {
+  std::string contract, owner;
+  v1::CaseStatus status = v1::CASE_STATUS_UNSPECIFIED;
+  v1::Priority priority = v1::PRIORITY_UNSPECIFIED;
+  std::uint64_t cursor = 0;
+  int limit = kDefaultPageSize;
+  for (const auto& [key, value] : query) {
+    if (key == "contract") {
+      contract = value;
+    } else if (key == "owner") {
+      owner = value;
+    } else if (key == "status") {
+      if (!v1::CaseStatus_Parse(value, &status) || status == v1::CASE_STATUS_UNSPECIFIED) {
+        return respond(ProblemFor(Status::InvalidArgument("'" + value + "' is not a status", "status")));
+      }
+    } else if (key == "priority") {
+      if (!v1::Priority_Parse(value, &priority) || priority == v1::PRIORITY_UNSPECIFIED) {
+        return respond(ProblemFor(Status::InvalidArgument("'" + value + "' is not P1, P2, P3 or P4", "priority")));
+      }
+    } else if (key == "cursor") {
+      cursor = engine::Engine::CaseNumber(value);
+      if (cursor == 0) return respond(ProblemFor(Status::InvalidArgument("'" + value + "' is not a cursor", "cursor")));
+    } else if (key == "limit") {
+      try {
+        limit = std::stoi(value);
+      } catch (const std::exception&) {
+        limit = 0;
+      }
+      if (limit < 1 || limit > kMaxPageSize) {
+        return respond(ProblemFor(Status::InvalidArgument(
+            "must be a number from 1 to " + std::to_string(kMaxPageSize), "limit")));
+      }
+    } else {
+      return respond(ProblemFor(Status::InvalidArgument("unknown query parameter", key)));
+    }
+  }
+  v1::CaseList list;
+  int scanned = 0;
+  std::string last_seen;
+  Status listed = store_->ForEachCaseNewestFirst(cursor, [&](const v1::Case& state) {
+    last_seen = state.id();
+    if (++scanned > kMaxScannedPerPage) return false;
+    if (!Visible(caller, state)) return true;
+    if (!contract.empty() && state.contract() != contract) return true;
+    if (!owner.empty() && state.owner() != owner) return true;
+    if (status != v1::CASE_STATUS_UNSPECIFIED && state.status() != status) return true;
+    if (priority != v1::PRIORITY_UNSPECIFIED && state.priority() != priority) return true;
+    *list.add_escalations() = View(caller, state, nullptr, false);
+    return list.escalations_size() < limit;
+  });
+  if (!listed.ok()) return respond(ProblemFor(listed));
+  // The next page starts below the last case looked at; none when the scan ran out of cases.
+  if ((list.escalations_size() == limit || scanned > kMaxScannedPerPage) && engine::Engine::CaseNumber(last_seen) > 1) {
+    list.set_next_cursor(last_seen);
+  }
+  respond(Json(200, list));
+}
+
+}  // namespace bridgeline::http

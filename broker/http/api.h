@@ -1,0 +1,66 @@
+// The public HTTP API of the priority escalation line (docs/api.md): authenticates each
+// request by its organization's bearer token, enforces who sees and changes which case, turns
+// JSON into commands for the broker and answers with JSON made from the protobuf messages.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bridgeline/v1/config.pb.h"
+#include "broker/engine/rules.h"
+#include "broker/http/server.h"
+#include "broker/service/broker.h"
+#include "broker/store/store.h"
+
+namespace bridgeline::http {
+
+class Api {
+ public:
+  Api(const bridgeline::v1::BrokerConfig& config, std::shared_ptr<const engine::Rules> rules,
+      store::Store* store, service::Broker* broker);
+
+  // Answers one request; `respond` may be called from the broker thread.
+  void Handle(Request&& request, Respond respond);
+
+  // /readyz answers 200 only after this (recovery done, writes possible).
+  void SetReady(bool ready) { ready_ = ready; }
+
+ private:
+  struct Caller {
+    std::string organization;
+    bridgeline::v1::Side side;
+  };
+
+  const Caller* Authenticate(const Request& request) const;
+  void Escalate(const Caller& caller, Request&& request, Respond respond);
+  void PostEvent(const Caller& caller, const std::string& case_id, Request&& request, Respond respond);
+  void GetCase(const Caller& caller, const std::string& case_id, Respond respond);
+  using Query = std::vector<std::pair<std::string, std::string>>;
+  void ListCases(const Caller& caller, const Query& query, Respond respond);
+
+  // Whether `caller` may see `state` at all (others get 404, as if it did not exist).
+  bool Visible(const Caller& caller, const bridgeline::v1::Case& state) const;
+  // The answer about one case, masked for a client.
+  bridgeline::v1::CaseView View(const Caller& caller, const bridgeline::v1::Case& state,
+                                const std::vector<bridgeline::v1::Event>* events,
+                                bool repeat_contact) const;
+  std::optional<service::Idempotency> IdempotencyOf(const Caller& caller, const Request& request,
+                                                    unsigned success_status);
+  static Response Json(unsigned status, const google::protobuf::Message& message);
+
+  std::map<std::string, Caller> callers_by_token_hash_;
+  std::shared_ptr<const engine::Rules> rules_;
+  store::Store* store_;
+  service::Broker* broker_;
+  TimeMs idempotency_ttl_ms_;
+  std::atomic<bool> ready_{false};
+};
+
+// A Status as problem+json: 400 for bad input (naming the field), 404, 409, 503...
+Response ProblemFor(const Status& status);
+
+}  // namespace bridgeline::http

@@ -1,0 +1,227 @@
+#include "broker/http/server.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <optional>
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
+
+namespace bridgeline::http {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+namespace bhttp = beast::http;
+using tcp = net::ip::tcp;
+
+Response Problem(unsigned status, const std::string& slug, const std::string& title,
+                 const std::string& detail, const std::string& field) {
+  google::protobuf::Struct body;
+  auto& fields = *body.mutable_fields();
+  fields["type"].set_string_value("urn:bridgeline:problem:" + slug);
+  fields["title"].set_string_value(title);
+  fields["status"].set_number_value(status);
+  fields["detail"].set_string_value(detail);
+  if (!field.empty()) fields["field"].set_string_value(field);
+  Response response{static_cast<bhttp::status>(status), 11};
+  response.set(bhttp::field::content_type, "application/problem+json");
+  (void)google::protobuf::util::MessageToJsonString(body, &response.body());
+  response.body() += '\n';
+  return response;
+}
+
+struct Server::Shared {
+  ServerOptions options;
+  Handler handler;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<std::size_t> in_flight{0};
+};
+
+class Server::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
+      : stream_(std::move(socket)), shared_(std::move(shared)) {
+    ++shared_->connections;
+  }
+  ~Session() { --shared_->connections; }
+
+  void Run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::Read, shared_from_this())); }
+
+  // Over the connection limit: answer 503 and close, rather than leave the peer hanging.
+  void Refuse() {
+    keep_alive_ = false;
+    auto response = Problem(503, "too-many-connections", "Too many connections",
+                            "the broker has reached its connection limit; retry shortly");
+    response.set(bhttp::field::retry_after, "1");
+    Write(std::move(response));
+  }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(shared_->options.max_body_bytes);
+    parser_->header_limit(shared_->options.max_header_bytes);
+    stream_.expires_after(first_request_ ? shared_->options.read_timeout
+                                         : std::min(shared_->options.read_timeout, shared_->options.idle_timeout));
+    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code error, std::size_t) {
+    first_request_ = false;
+    if (error == bhttp::error::end_of_stream || error == net::error::connection_reset || error == net::error::eof) {
+      return Close();
+    }
+    if (error == beast::error::timeout) return Close();  // a slow or idle sender is cut off
+    if (error) {
+      keep_alive_ = false;
+      if (error == bhttp::error::body_limit) {
+        return Write(Problem(413, "body-too-large", "Request body too large",
+                             "the body is larger than " + std::to_string(shared_->options.max_body_bytes) + " bytes"));
+      }
+      if (error == bhttp::error::header_limit) {
+        return Write(Problem(431, "headers-too-large", "Request headers too large",
+                             "the headers are larger than " + std::to_string(shared_->options.max_header_bytes) +
+                                 " bytes"));
+      }
+      return Write(Problem(400, "bad-http", "Malformed HTTP request", error.message()));
+    }
+    Request request = parser_->release();
+    keep_alive_ = request.keep_alive();
+    ++shared_->in_flight;
+    auto self = shared_from_this();
+    shared_->handler(std::move(request), [self](Response response) {
+      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+        --self->shared_->in_flight;
+        self->Write(std::move(response));
+      });
+    });
+  }
+
+  void Write(Response response) {
+    response.keep_alive(keep_alive_);
+    response.set(bhttp::field::server, "bridgeline");
+    response.prepare_payload();
+    auto message = std::make_shared<Response>(std::move(response));
+    stream_.expires_after(shared_->options.read_timeout);
+    bhttp::async_write(stream_, *message,
+                       [self = shared_from_this(), message](beast::error_code error, std::size_t) {
+                         self->OnWrite(error);
+                       });
+  }
+
+  void OnWrite(beast::error_code error) {
+    if (error || !keep_alive_) return Close();
+    Read();
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::shared_ptr<Shared> shared_;
+  bool keep_alive_ = true;
+  bool first_request_ = true;
+};
+
+class Server::Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(net::io_context& io, std::shared_ptr<Shared> shared) : io_(io), acceptor_(net::make_strand(io)), shared_(std::move(shared)) {}
+
+  Status Open(const tcp::endpoint& endpoint) {
+    beast::error_code error;
+    acceptor_.open(endpoint.protocol(), error);
+    if (!error) acceptor_.set_option(net::socket_base::reuse_address(true), error);
+    if (!error) acceptor_.bind(endpoint, error);
+    if (!error) acceptor_.listen(net::socket_base::max_listen_connections, error);
+    if (error) {
+      return Status::Unavailable("cannot listen on " + endpoint.address().to_string() + ":" +
+                                 std::to_string(endpoint.port()) + ": " + error.message());
+    }
+    return Status::Ok();
+  }
+
+  void Accept() {
+    acceptor_.async_accept(net::make_strand(io_), beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
+  }
+
+  void Stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->acceptor_.close(ignored);
+    });
+  }
+
+  tcp::endpoint endpoint() const {
+    beast::error_code ignored;
+    return acceptor_.local_endpoint(ignored);
+  }
+
+ private:
+  void OnAccept(beast::error_code error, tcp::socket socket) {
+    if (error == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!error) {
+      auto session = std::make_shared<Session>(std::move(socket), shared_);
+      if (shared_->connections > shared_->options.max_connections) {
+        session->Refuse();
+      } else {
+        session->Run();
+      }
+    } else {
+      spdlog::warn("accept failed: {}", error.message());
+    }
+    Accept();
+  }
+
+  net::io_context& io_;
+  tcp::acceptor acceptor_;
+  std::shared_ptr<Shared> shared_;
+};
+
+Server::Server(net::io_context& io, ServerOptions options, Handler handler)
+    : io_(io), shared_(std::make_shared<Shared>()) {
+  shared_->options = options;
+  shared_->handler = std::move(handler);
+}
+
+Server::~Server() {
+  if (listener_) listener_->Stop();
+}
+
+Status Server::Listen(const std::string& host_port) {
+  auto colon = host_port.rfind(':');
+  if (colon == std::string::npos) return Status::InvalidArgument("listen address '" + host_port + "' is not host:port");
+  std::string host = host_port.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  beast::error_code error;
+  auto address = net::ip::make_address(host, error);
+  if (error) return Status::InvalidArgument("listen address '" + host_port + "': '" + host + "' is not an IP address");
+  unsigned long port = 0;
+  try {
+    port = std::stoul(host_port.substr(colon + 1));
+  } catch (const std::exception&) {
+    port = 70000;
+  }
+  if (port > 65535) return Status::InvalidArgument("listen address '" + host_port + "' has no valid port");
+  listener_ = std::make_shared<Listener>(io_, shared_);
+  BRIDGELINE_RETURN_IF_ERROR(listener_->Open(tcp::endpoint(address, static_cast<unsigned short>(port))));
+  listener_->Accept();
+  return Status::Ok();
+}
+
+tcp::endpoint Server::endpoint() const { return listener_ ? listener_->endpoint() : tcp::endpoint(); }
+
+void Server::StopAccepting() {
+  if (listener_) listener_->Stop();
+}
+
+std::size_t Server::in_flight() const { return shared_->in_flight; }
+
+}  // namespace bridgeline::http

@@ -1,0 +1,172 @@
+// bridgeline: the command line. Each subcommand wires modules together; the work is in them.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <future>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "broker/config/config.h"
+#include "broker/engine/rules.h"
+#include "broker/http/api.h"
+#include "broker/http/server.h"
+#include "broker/service/broker.h"
+#include "broker/store/store.h"
+#include "connectors/outbox/dispatcher.h"
+#include "connectors/registry/registry.h"
+
+namespace {
+
+using namespace bridgeline;
+
+// Loads and validates a config, printing every error; nullopt when it is invalid.
+std::optional<v1::BrokerConfig> LoadOrReport(const std::string& path) {
+  auto loaded = config::LoadConfigFile(path, connectors::Registry::Global().ConfigTypes());
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.errors) std::cerr << error.ToString() << "\n";
+    std::cerr << loaded.errors.size() << " error(s) in " << path << "\n";
+    return std::nullopt;
+  }
+  return loaded.config;
+}
+
+int Serve(const std::string& config_path, const std::string& listen, const std::string& data_dir) {
+  auto config = LoadOrReport(config_path);
+  if (!config) return 2;
+  if (!listen.empty()) config->mutable_server()->set_listen(listen);
+  if (!data_dir.empty()) config->mutable_storage()->set_data_dir(data_dir);
+  spdlog::set_level(spdlog::level::from_str(config->logging().level()));
+
+  auto rules = engine::Rules::Compile(*config);
+  if (!rules.ok()) {
+    spdlog::critical("{}", rules.status().ToString());
+    return 2;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto store = store::Store::Open(config->storage().data_dir() + "/db");
+  if (!store.ok()) {
+    spdlog::critical("{}", store.status().ToString());
+    return 1;
+  }
+  service::Broker broker(*rules, store->get(), [] { return WallClockNow(); });
+
+  boost::asio::io_context io;
+  http::Api api(*config, *rules, store->get(), &broker);
+  http::ServerOptions options;
+  options.max_body_bytes = config->server().max_body_bytes();
+  options.max_header_bytes = config->server().max_header_bytes();
+  options.max_connections = config->server().max_connections();
+  options.read_timeout = std::chrono::seconds(config->server().read_timeout().seconds());
+  options.idle_timeout = std::chrono::seconds(config->server().idle_timeout().seconds());
+  http::Server server(io, options, [&api](http::Request&& request, http::Respond respond) {
+    api.Handle(std::move(request), std::move(respond));
+  });
+  // Listen first, so /healthz and /readyz answer while recovery runs.
+  if (Status listening = server.Listen(config->server().listen()); !listening.ok()) {
+    spdlog::critical("{}", listening.ToString());
+    return 1;
+  }
+  unsigned threads = std::max(1u, config->server().threads());
+  std::vector<std::thread> io_threads;
+  for (unsigned i = 0; i < threads; ++i) io_threads.emplace_back([&io] { io.run(); });
+  auto endpoint = server.endpoint();
+  std::string address = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+
+  auto recovered = broker.Recover();
+  if (!recovered.ok()) {
+    spdlog::critical("recovery failed: {}", recovered.status().ToString());
+    io.stop();
+    for (auto& thread : io_threads) thread.join();
+    return 1;
+  }
+  auto dispatcher = connectors::Dispatcher::Create(
+      *config, store->get(), connectors::Registry::Global(),
+      [&broker](const std::string& case_id, const std::string& connector, const std::string& remote_ref) {
+        broker.Forwarded(case_id, connector, remote_ref);
+      });
+  if (!dispatcher.ok()) {
+    spdlog::critical("{}", dispatcher.status().ToString());
+    io.stop();
+    for (auto& thread : io_threads) thread.join();
+    return 1;
+  }
+  if (Status started_delivery = (*dispatcher)->Start(); !started_delivery.ok()) {
+    spdlog::critical("{}", started_delivery.ToString());
+    io.stop();
+    for (auto& thread : io_threads) thread.join();
+    return 1;
+  }
+  broker.Start([&dispatcher](std::vector<store::OutboxEntry> entries) { (*dispatcher)->Enqueue(std::move(entries)); });
+  api.SetReady(true);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  spdlog::info("recovered {} open case(s) in {} ms; ready", *recovered, took.count());
+  std::cout << "bridgeline listening on http://" << address << "\n"
+            << "try: curl -s -X POST http://" << address << "/v1/escalations \\\n"
+            << "       -H 'Authorization: Bearer demo-outsourcer-token' -H 'Content-Type: application/json' \\\n"
+            << "       -d '{\"contract\":\"northwind-globex\",\"tier1_ticket_id\":\"T-1001\",\"customer\":{\"id\":\"C-42\","
+               "\"name\":\"Ada Lovelace\",\"tier\":\"gold\"},\"category\":\"billing\",\"product\":\"payments\","
+               "\"region\":\"EU\",\"severity\":\"SEV2\",\"subject\":\"Card payments fail\",\"description\":\"Since 9:00\"}'\n"
+            << std::flush;
+
+  // SIGTERM/SIGINT: stop accepting, answer what is in flight, flush, exit 0.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  std::promise<void> stop_requested;
+  signals.async_wait([&](const boost::system::error_code&, int signal) {
+    spdlog::info("signal {}: shutting down", signal);
+    stop_requested.set_value();
+  });
+  stop_requested.get_future().wait();
+  server.StopAccepting();
+  for (int i = 0; i < 100 && server.in_flight() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  broker.Stop();
+  (*dispatcher)->Stop();
+  for (int i = 0; i < 20 && server.in_flight() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  io.stop();
+  for (auto& thread : io_threads) thread.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+int CheckConfig(const std::string& path) {
+  auto config = LoadOrReport(path);
+  if (!config) return 2;
+  std::cout << path << ": OK\n" << config::Summarize(*config);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Bridgeline: the priority escalation line between an outsourcer and its clients"};
+  app.require_subcommand(1);
+
+  std::string config_path, listen, data_dir;
+  auto* serve = app.add_subcommand("serve", "Run the broker");
+  serve->add_option("--config", config_path, "The config file (YAML)")->required();
+  serve->add_option("--listen", listen, "host:port to listen on; overrides server.listen");
+  serve->add_option("--data-dir", data_dir, "Where the data lives; overrides storage.data_dir");
+
+  std::string check_path;
+  auto* check = app.add_subcommand("check-config", "Validate a config and summarize it");
+  check->add_option("file", check_path, "The config file (YAML)")->required();
+
+  std::string token;
+  auto* hash = app.add_subcommand("hash-token", "Print the SHA-256 of an API token, for token_sha256");
+  hash->add_option("token", token, "The token; read from standard input when absent");
+
+  CLI11_PARSE(app, argc, argv);
+  if (*serve) return Serve(config_path, listen, data_dir);
+  if (*check) return CheckConfig(check_path);
+  if (*hash) {
+    if (token.empty() && !std::getline(std::cin, token)) {
+      std::cerr << "hash-token: no token given\n";
+      return 2;
+    }
+    std::cout << config::HashToken(token) << "\n";
+    return 0;
+  }
+  return 0;
+}

@@ -1,0 +1,306 @@
+#include "broker/service/broker.h"
+
+#include <set>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+namespace bridgeline::service {
+
+namespace v1 = bridgeline::v1;
+
+namespace {
+// Enough to share one fsync among many writers without making any wait long.
+constexpr std::size_t kMaxBatch = 512;
+}  // namespace
+
+struct Broker::Request {
+  enum class Kind { kEscalate, kEvent, kForwarded } kind;
+  v1::EscalateRequest escalate;
+  v1::EventRequest event;
+  std::string case_id;
+  std::string connector;
+  std::string remote_ref;
+  v1::Actor actor;
+  std::optional<Idempotency> idempotency;
+  Done done;
+};
+
+Broker::Broker(std::shared_ptr<const engine::Rules> rules, store::Store* store, Clock clock)
+    : rules_(rules), store_(store), clock_(std::move(clock)), engine_(std::move(rules)) {}
+
+Broker::~Broker() { Stop(); }
+
+Result<std::size_t> Broker::Recover() {
+  std::size_t loaded = 0;
+  Status status = store_->ForEachOpenCase([&](v1::Case&& state) {
+    if (rules_->Contract(state.contract()) == nullptr) {
+      return Status::FailedPrecondition("open case " + state.id() + " belongs to contract '" +
+                                        state.contract() + "', which the config no longer has");
+    }
+    engine_.Restore(std::move(state));
+    ++loaded;
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  engine_.SetNextCaseNumber(std::max(engine_.next_case_number(), store_->next_case_number()));
+  return loaded;
+}
+
+void Broker::Start(Enqueued on_enqueued) {
+  on_enqueued_ = std::move(on_enqueued);
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Broker::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+BrokerStats Broker::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void Broker::Enqueue(std::unique_ptr<Request> request) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+      if (request->done) request->done({Status::Unavailable("the broker is shutting down"), {}, {}});
+      return;
+    }
+    queue_.push_back(std::move(request));
+  }
+  wake_.notify_one();
+}
+
+void Broker::Escalate(v1::EscalateRequest request, v1::Actor actor, std::optional<Idempotency> idempotency,
+                      Done done) {
+  auto item = std::make_unique<Request>();
+  item->kind = Request::Kind::kEscalate;
+  item->escalate = std::move(request);
+  item->actor = std::move(actor);
+  item->idempotency = std::move(idempotency);
+  item->done = std::move(done);
+  Enqueue(std::move(item));
+}
+
+void Broker::Handle(std::string case_id, v1::EventRequest request, v1::Actor actor,
+                    std::optional<Idempotency> idempotency, Done done) {
+  auto item = std::make_unique<Request>();
+  item->kind = Request::Kind::kEvent;
+  item->case_id = std::move(case_id);
+  item->event = std::move(request);
+  item->actor = std::move(actor);
+  item->idempotency = std::move(idempotency);
+  item->done = std::move(done);
+  Enqueue(std::move(item));
+}
+
+void Broker::Forwarded(std::string case_id, std::string connector, std::string remote_ref) {
+  auto item = std::make_unique<Request>();
+  item->kind = Request::Kind::kForwarded;
+  item->case_id = std::move(case_id);
+  item->connector = std::move(connector);
+  item->remote_ref = std::move(remote_ref);
+  Enqueue(std::move(item));
+}
+
+void Broker::Run() {
+  std::vector<std::unique_ptr<Request>> batch;
+  while (true) {
+    batch.clear();
+    {
+      std::unique_lock lock(mutex_);
+      std::optional<TimeMs> deadline = engine_.NextDeadline();
+      auto ready = [&] { return stopping_ || !queue_.empty(); };
+      if (deadline) {
+        TimeMs wait_ms = std::max<TimeMs>(0, *deadline - clock_());
+        wake_.wait_for(lock, std::chrono::milliseconds(std::min<TimeMs>(wait_ms, kMinuteMs)), ready);
+      } else {
+        wake_.wait(lock, ready);
+      }
+      if (stopping_ && queue_.empty()) return;
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    Process(batch);
+  }
+}
+
+void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
+  const TimeMs now = clock_();
+  std::vector<store::Mutation> mutations;
+  mutations.reserve(batch.size() + 16);
+  // Which mutation answers which request; requests answered early are left out.
+  std::vector<std::pair<Request*, std::size_t>> waiting;
+  // Idempotency keys claimed in this batch: a concurrent retry waits for the first's answer.
+  std::unordered_map<std::string, std::size_t> claimed;
+  std::vector<std::pair<Request*, std::string>> retries_in_batch;
+
+  auto add_mutation = [&](engine::Outcome&& outcome) {
+    store::Mutation mutation;
+    mutation.cases.push_back(outcome.state);
+    mutation.events = std::move(outcome.events);
+    for (const auto& delivery : outcome.deliveries) {
+      mutation.deliveries.push_back({delivery.connector, delivery.event_index, 0});
+    }
+    mutation.next_case_number = engine_.next_case_number();
+    mutations.push_back(std::move(mutation));
+    return mutations.size() - 1;
+  };
+
+  for (auto& request : batch) {
+    if (request->idempotency) {
+      const Idempotency& idempotency = *request->idempotency;
+      std::string claim = idempotency.organization + '\0' + idempotency.key;
+      if (claimed.count(claim)) {
+        retries_in_batch.emplace_back(request.get(), claim);
+        continue;
+      }
+      auto stored = store_->GetIdempotency(idempotency.organization, idempotency.key);
+      if (!stored.ok()) {
+        request->done({stored.status(), {}, {}});
+        continue;
+      }
+      if (stored->has_value() && FromTimestamp((*stored)->expires_at()) > now) {
+        if ((*stored)->request_hash() != idempotency.request_hash) {
+          request->done({Status::AlreadyExists("Idempotency-Key '" + idempotency.key +
+                                               "' was already used for a different request"),
+                         {}, {}});
+        } else {
+          request->done({Status::Ok(), {}, std::move(**stored)});
+        }
+        continue;
+      }
+    }
+
+    Result<engine::Outcome> outcome = Status::Internal("unknown request");
+    switch (request->kind) {
+      case Request::Kind::kEscalate:
+        outcome = engine_.Escalate(request->escalate, request->actor, now);
+        break;
+      case Request::Kind::kEvent:
+        outcome = engine_.Handle(request->case_id, request->event, request->actor, now);
+        break;
+      case Request::Kind::kForwarded:
+        outcome = engine_.Forwarded(request->case_id, request->connector, request->remote_ref, now);
+        break;
+    }
+    if (!outcome.ok()) {
+      if (request->done) request->done({outcome.status(), {}, {}});
+      continue;
+    }
+    engine::Outcome result = std::move(*outcome);
+    std::size_t index = add_mutation(std::move(result));
+    // The mutation took the events; keep the rest of the outcome for the answer.
+    if (request->idempotency) {
+      claimed[request->idempotency->organization + '\0' + request->idempotency->key] = index;
+    }
+    waiting.emplace_back(request.get(), index);
+  }
+
+  for (auto& outcome : engine_.AdvanceClocks(now)) add_mutation(std::move(outcome));
+  if (mutations.empty()) {
+    for (auto& [request, claim] : retries_in_batch) {
+      request->done({Status::Unavailable("the first request with this Idempotency-Key failed"), {}, {}});
+    }
+    return;
+  }
+
+  // Answers are rendered before the write so that idempotent replays are stored with it.
+  std::vector<engine::Outcome> answers(mutations.size());
+  for (auto& [request, index] : waiting) {
+    engine::Outcome& answer = answers[index];
+    answer.state = mutations[index].cases.front();
+    answer.events = mutations[index].events;
+    answer.created = answer.state.version() == 1;
+    answer.repeat_contact = !answer.events.empty() && answer.events.front().type() == v1::EventType::repeat_contact;
+    if (request->idempotency && request->idempotency->render) {
+      auto [http_status, body] = request->idempotency->render(answer);
+      store::Mutation::Idempotency record;
+      record.organization = request->idempotency->organization;
+      record.key = request->idempotency->key;
+      record.record.set_request_hash(request->idempotency->request_hash);
+      record.record.set_http_status(http_status);
+      record.record.set_body(std::move(body));
+      *record.record.mutable_expires_at() = ToTimestamp(now + request->idempotency->ttl_ms);
+      mutations[index].idempotency.push_back(std::move(record));
+    }
+  }
+
+  std::vector<store::Mutation*> pointers;
+  for (auto& mutation : mutations) pointers.push_back(&mutation);
+  std::vector<store::OutboxEntry> enqueued;
+  Status written = store_->Write(pointers, &enqueued);
+  {
+    std::lock_guard lock(mutex_);
+    stats_.commits += written.ok();
+    stats_.failed_commits += !written.ok();
+    stats_.commands += waiting.size();
+  }
+  if (!written.ok()) {
+    spdlog::error("commit of {} command(s) failed: {}", mutations.size(), written.ToString());
+    Rollback(mutations);
+    for (auto& [request, index] : waiting) {
+      if (request->done) request->done({written, {}, {}});
+    }
+    for (auto& [request, claim] : retries_in_batch) request->done({written, {}, {}});
+    return;
+  }
+  for (auto& [request, index] : waiting) {
+    answers[index].events = mutations[index].events;  // now with their sequences
+    if (!request->done) continue;
+    if (request->idempotency && !mutations[index].idempotency.empty()) {
+      // Concurrent retries get exactly what the first one got.
+      for (auto& [retry, claim] : retries_in_batch) {
+        if (claim == request->idempotency->organization + '\0' + request->idempotency->key) {
+          if (retry->idempotency->request_hash != request->idempotency->request_hash) {
+            retry->done({Status::AlreadyExists("Idempotency-Key '" + retry->idempotency->key +
+                                               "' was already used for a different request"),
+                         {}, {}});
+          } else {
+            retry->done({Status::Ok(), {}, mutations[index].idempotency.front().record});
+          }
+          retry = nullptr;
+        }
+      }
+    }
+    request->done({Status::Ok(), std::move(answers[index]), {}});
+  }
+  for (auto& [retry, claim] : retries_in_batch) {
+    if (retry) retry->done({Status::Unavailable("the first request with this Idempotency-Key was refused; retry it"), {}, {}});
+  }
+  if (on_enqueued_ && !enqueued.empty()) on_enqueued_(std::move(enqueued));
+}
+
+// The write failed, so the engine must forget what it applied: reload each touched case from
+// the store, the only truth.
+void Broker::Rollback(const std::vector<store::Mutation>& mutations) {
+  std::set<std::string> touched;
+  for (const auto& mutation : mutations) {
+    for (const auto& state : mutation.cases) touched.insert(state.id());
+  }
+  for (const auto& case_id : touched) {
+    auto stored = store_->GetCase(case_id);
+    if (!stored.ok()) {
+      spdlog::error("rollback cannot read case {}: {}; it is dropped from memory until restart",
+                    case_id, stored.status().ToString());
+      engine_.Forget(case_id);
+    } else if (stored->has_value()) {
+      engine_.Restore(std::move(**stored));
+    } else {
+      engine_.Forget(case_id);
+    }
+  }
+  engine_.SetNextCaseNumber(store_->next_case_number());
+}
+
+}  // namespace bridgeline::service

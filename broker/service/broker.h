@@ -1,0 +1,96 @@
+// The broker: the single writer. It applies every command to the engine in arrival order and
+// commits what the commands did to the store, many commands to one synced write (group
+// commit). A caller is answered only after its write returned. One thread owns the engine;
+// everything else sends it requests.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bridgeline/v1/api.pb.h"
+#include "bridgeline/v1/store.pb.h"
+#include "broker/common/status.h"
+#include "broker/common/time.h"
+#include "broker/engine/engine.h"
+#include "broker/store/store.h"
+
+namespace bridgeline::service {
+
+// The answer to one command.
+struct Answer {
+  Status status;
+  engine::Outcome outcome;  // when status is OK and replay is empty
+  // When an Idempotency-Key was seen before with the same request: the answer given then.
+  std::optional<bridgeline::v1::IdempotencyRecord> replay;
+};
+
+// An Idempotency-Key on a request, and how to turn the outcome into the stored answer.
+struct Idempotency {
+  std::string organization;
+  std::string key;
+  std::string request_hash;
+  TimeMs ttl_ms = 24 * kHourMs;
+  std::function<std::pair<unsigned, std::string>(const engine::Outcome&)> render;
+};
+
+struct BrokerStats {
+  std::uint64_t commits = 0;
+  std::uint64_t commands = 0;
+  std::uint64_t failed_commits = 0;
+};
+
+class Broker {
+ public:
+  using Done = std::function<void(Answer)>;
+  using Clock = std::function<TimeMs()>;
+  // Called on the broker thread with the outbox entries each commit wrote.
+  using Enqueued = std::function<void(std::vector<store::OutboxEntry>)>;
+
+  Broker(std::shared_ptr<const engine::Rules> rules, store::Store* store, Clock clock);
+  ~Broker();
+
+  // Rebuilds the engine from the store (open cases, their clocks, case numbers) and reports
+  // how many cases it loaded. Call once before Start.
+  Result<std::size_t> Recover();
+  void Start(Enqueued on_enqueued);
+  // Answers what is queued, then stops the thread.
+  void Stop();
+
+  // Each answers `done` on the broker thread once durable, or with the reason it was refused.
+  void Escalate(bridgeline::v1::EscalateRequest request, bridgeline::v1::Actor actor,
+                std::optional<Idempotency> idempotency, Done done);
+  void Handle(std::string case_id, bridgeline::v1::EventRequest request, bridgeline::v1::Actor actor,
+              std::optional<Idempotency> idempotency, Done done);
+  void Forwarded(std::string case_id, std::string connector, std::string remote_ref);
+
+  BrokerStats stats() const;
+
+ private:
+  struct Request;
+  void Enqueue(std::unique_ptr<Request> request);
+  void Run();
+  void Process(std::vector<std::unique_ptr<Request>>& batch);
+  void Rollback(const std::vector<store::Mutation>& mutations);
+
+  std::shared_ptr<const engine::Rules> rules_;
+  store::Store* store_;
+  Clock clock_;
+  engine::Engine engine_;
+  Enqueued on_enqueued_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::unique_ptr<Request>> queue_;
+  bool stopping_ = false;
+  BrokerStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace bridgeline::service

@@ -1,0 +1,116 @@
+// The `jsonl` connector: each event becomes one line of JSON (the event and the case as it
+// stood after it), written and synced before the delivery counts, rotated by size.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "jsonl.pb.h"  // generated from connectors/jsonl/jsonl.proto
+#include "connectors/registry/registry.h"
+
+namespace bridgeline::connectors {
+namespace {
+
+using jsonl::JsonlSettings;
+
+class JsonlConnector : public Connector {
+ public:
+  JsonlConnector(std::string path, std::uint64_t rotate_bytes, std::uint32_t keep_files)
+      : path_(std::move(path)), rotate_bytes_(rotate_bytes), keep_files_(keep_files) {}
+  ~JsonlConnector() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  DeliveryResult Deliver(const bridgeline::v1::OutboxItem& item) override {
+    std::string line;
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    auto printed = google::protobuf::util::MessageToJsonString(item, &line, options);
+    if (!printed.ok()) return DeliveryResult::Permanent("cannot print event: " + printed.ToString());
+    line += '\n';
+
+    std::lock_guard lock(mutex_);
+    if (fd_ < 0 || size_ + line.size() > rotate_bytes_) {
+      if (std::string error = Reopen(line.size()); !error.empty()) return DeliveryResult::Retry(error);
+    }
+    std::size_t written = 0;
+    while (written < line.size()) {
+      ssize_t n = ::write(fd_, line.data() + written, line.size() - written);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        std::string error = "writing " + path_ + ": " + std::strerror(errno);
+        ::close(fd_);
+        fd_ = -1;  // reopened on the retry; a torn line stays visible as an unparsable line
+        return DeliveryResult::Retry(error);
+      }
+      written += static_cast<std::size_t>(n);
+    }
+    if (::fdatasync(fd_) != 0) return DeliveryResult::Retry("syncing " + path_ + ": " + std::strerror(errno));
+    size_ += line.size();
+    return DeliveryResult::Delivered();
+  }
+
+ private:
+  // Opens the file, rotating it first when the next line would not fit.
+  std::string Reopen(std::size_t next_line) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    std::error_code error;
+    std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), error);
+    struct stat info {};
+    if (::stat(path_.c_str(), &info) == 0 && info.st_size > 0 &&
+        static_cast<std::uint64_t>(info.st_size) + next_line > rotate_bytes_) {
+      for (std::uint32_t i = keep_files_; i > 1; --i) {
+        std::filesystem::rename(path_ + "." + std::to_string(i - 1), path_ + "." + std::to_string(i), error);
+      }
+      std::filesystem::rename(path_, path_ + ".1", error);
+      if (error) return "rotating " + path_ + ": " + error.message();
+    }
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd_ < 0) return "opening " + path_ + ": " + std::strerror(errno);
+    size_ = ::fstat(fd_, &info) == 0 ? static_cast<std::uint64_t>(info.st_size) : 0;
+    return {};
+  }
+
+  std::string path_;
+  std::uint64_t rotate_bytes_;
+  std::uint32_t keep_files_;
+  std::mutex mutex_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
+
+class JsonlFactory : public ConnectorFactory {
+ public:
+  std::string type() const override { return "jsonl"; }
+  std::unique_ptr<google::protobuf::Message> NewSettings() const override {
+    return std::make_unique<JsonlSettings>();
+  }
+  Status Validate(const google::protobuf::Message& message) const override {
+    const auto& settings = static_cast<const JsonlSettings&>(message);
+    if (settings.path().empty()) return Status::InvalidArgument("a jsonl connector needs a path", "path");
+    return Status::Ok();
+  }
+  Result<std::unique_ptr<Connector>> Create(const bridgeline::v1::ConnectorConfig& config,
+                                            const ConnectorContext& context) const override {
+    JsonlSettings settings;
+    if (!config.settings().UnpackTo(&settings)) return Status::InvalidArgument("settings are not jsonl settings");
+    BRIDGELINE_RETURN_IF_ERROR(Validate(settings));
+    std::filesystem::path path(settings.path());
+    if (path.is_relative()) path = std::filesystem::path(context.data_dir) / path;
+    std::uint64_t rotate = settings.rotate_bytes() ? settings.rotate_bytes() : 64ull << 20;
+    std::uint32_t keep = settings.keep_files() ? settings.keep_files() : 5;
+    return std::unique_ptr<Connector>(std::make_unique<JsonlConnector>(path.string(), rotate, keep));
+  }
+};
+
+BRIDGELINE_REGISTER_CONNECTOR(JsonlFactory);
+
+}  // namespace
+}  // namespace bridgeline::connectors

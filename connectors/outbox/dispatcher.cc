@@ -1,0 +1,188 @@
+#include "connectors/outbox/dispatcher.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "broker/engine/disclosure.h"
+
+namespace bridgeline::connectors {
+
+namespace v1 = bridgeline::v1;
+
+namespace {
+constexpr TimeMs kFirstRetryMs = 200;
+constexpr TimeMs kMaxRetryMs = 60 * kSecondMs;
+}  // namespace
+
+class Dispatcher::Lane {
+ public:
+  Lane(std::string name, std::unique_ptr<Connector> connector, store::Store* store,
+       std::map<std::string, v1::Contract> contracts, Forwarded forwarded)
+      : name_(std::move(name)),
+        connector_(std::move(connector)),
+        store_(store),
+        contracts_(std::move(contracts)),
+        forwarded_(std::move(forwarded)),
+        random_(std::random_device{}()) {}
+
+  ~Lane() { Stop(); }
+
+  void Start() { thread_ = std::thread([this] { Run(); }); }
+
+  void Stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void Push(store::OutboxEntry entry) {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(std::move(entry));
+    }
+    wake_.notify_one();
+  }
+
+  std::size_t Depth() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+  }
+
+ private:
+  void Run() {
+    TimeMs backoff = kFirstRetryMs;
+    while (true) {
+      store::OutboxEntry entry;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (stopping_) return;
+        entry = queue_.front();
+      }
+      DeliveryResult result = Deliver(entry.item);
+      if (result.kind == DeliveryResult::Kind::kRetry) {
+        TimeMs wait = result.retry_after_ms > 0 ? result.retry_after_ms : Jitter(backoff);
+        backoff = std::min(backoff * 2, kMaxRetryMs);
+        spdlog::warn("connector {}: delivery of event #{} failed ({}); retrying in {} ms", name_,
+                     entry.item.event().sequence(), result.error, wait);
+        std::unique_lock lock(mutex_);
+        wake_.wait_for(lock, std::chrono::milliseconds(wait), [&] { return stopping_; });
+        continue;
+      }
+      backoff = kFirstRetryMs;
+      if (result.kind == DeliveryResult::Kind::kPermanentFailure) {
+        spdlog::error("connector {}: event #{} of case {} cannot be delivered: {}", name_,
+                      entry.item.event().sequence(), entry.item.event().case_id(), result.error);
+        entry.item.set_last_error(result.error);
+        entry.item.set_attempts(entry.item.attempts() + 1);
+        (void)store_->UpdateOutbox(entry);
+      } else {
+        Status removed = store_->RemoveOutbox(entry.key);
+        if (!removed.ok()) {
+          spdlog::error("connector {}: {}", name_, removed.ToString());
+          std::unique_lock lock(mutex_);
+          wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+          continue;  // delivered again later: at least once
+        }
+        if (entry.item.event().type() == v1::EventType::escalated && forwarded_) {
+          forwarded_(entry.item.event().case_id(), name_, result.remote_ref);
+        }
+      }
+      std::lock_guard lock(mutex_);
+      queue_.pop_front();
+    }
+  }
+
+  DeliveryResult Deliver(v1::OutboxItem item) {
+    auto contract = contracts_.find(item.case_state().contract());
+    if (contract != contracts_.end()) {
+      engine::MaskCase(contract->second, item.mutable_case_state());
+      engine::MaskEvent(contract->second, item.mutable_event());
+    }
+    return connector_->Deliver(item);
+  }
+
+  TimeMs Jitter(TimeMs backoff) {
+    std::uniform_int_distribution<TimeMs> spread(backoff / 2, backoff + backoff / 2);
+    return spread(random_);
+  }
+
+  std::string name_;
+  std::unique_ptr<Connector> connector_;
+  store::Store* store_;
+  std::map<std::string, v1::Contract> contracts_;
+  Forwarded forwarded_;
+  std::mt19937_64 random_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<store::OutboxEntry> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+Result<std::unique_ptr<Dispatcher>> Dispatcher::Create(const v1::BrokerConfig& config, store::Store* store,
+                                                       const Registry& registry, Forwarded forwarded) {
+  std::unique_ptr<Dispatcher> dispatcher(new Dispatcher());
+  dispatcher->store_ = store;
+  std::map<std::string, v1::Contract> contracts;
+  for (const auto& contract : config.contracts()) contracts[contract.name()] = contract;
+  ConnectorContext context{&config, config.storage().data_dir()};
+  for (const auto& connector_config : config.connectors()) {
+    const ConnectorFactory* factory = registry.Find(connector_config.type());
+    if (factory == nullptr) {
+      return Status::InvalidArgument("connector '" + connector_config.name() + "': type '" +
+                                     connector_config.type() + "' is not registered");
+    }
+    auto connector = factory->Create(connector_config, context);
+    if (!connector.ok()) {
+      return Status::InvalidArgument("connector '" + connector_config.name() + "': " +
+                                     connector.status().message());
+    }
+    dispatcher->lanes_[connector_config.name()] = std::make_unique<Lane>(
+        connector_config.name(), std::move(*connector), store, contracts, forwarded);
+  }
+  return dispatcher;
+}
+
+Dispatcher::~Dispatcher() { Stop(); }
+
+Status Dispatcher::Start() {
+  for (auto& [name, lane] : lanes_) {
+    Lane* target = lane.get();
+    BRIDGELINE_RETURN_IF_ERROR(store_->ForEachOutbox(name, [&](store::OutboxEntry&& entry) {
+      target->Push(std::move(entry));
+      return true;
+    }));
+  }
+  for (auto& [name, lane] : lanes_) lane->Start();
+  return Status::Ok();
+}
+
+void Dispatcher::Enqueue(std::vector<store::OutboxEntry> entries) {
+  for (auto& entry : entries) {
+    auto lane = lanes_.find(entry.item.connector());
+    if (lane != lanes_.end()) lane->second->Push(std::move(entry));
+  }
+}
+
+void Dispatcher::Stop() {
+  for (auto& [name, lane] : lanes_) lane->Stop();
+}
+
+std::map<std::string, std::size_t> Dispatcher::Depths() const {
+  std::map<std::string, std::size_t> depths;
+  for (const auto& [name, lane] : lanes_) depths[name] = lane->Depth();
+  return depths;
+}
+
+}  // namespace bridgeline::connectors

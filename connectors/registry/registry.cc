@@ -1,0 +1,40 @@
+#include "connectors/registry/registry.h"
+
+namespace bridgeline::connectors {
+
+Registry& Registry::Global() {
+  static Registry* registry = new Registry();  // never destroyed: used from static initializers
+  return *registry;
+}
+
+void Registry::Register(std::unique_ptr<ConnectorFactory> factory) {
+  std::string type = factory->type();
+  factories_[type] = std::move(factory);
+}
+
+const ConnectorFactory* Registry::Find(std::string_view type) const {
+  auto found = factories_.find(type);
+  return found == factories_.end() ? nullptr : found->second.get();
+}
+
+std::vector<std::string> Registry::Types() const {
+  std::vector<std::string> types;
+  for (const auto& [type, factory] : factories_) types.push_back(type);
+  return types;
+}
+
+config::ConnectorTypes Registry::ConfigTypes() const {
+  config::ConnectorTypes types;
+  types.names = Types();
+  types.new_settings = [this](std::string_view type) -> std::unique_ptr<google::protobuf::Message> {
+    const ConnectorFactory* factory = Find(type);
+    return factory ? factory->NewSettings() : nullptr;
+  };
+  types.validate = [this](std::string_view type, const google::protobuf::Message& settings) {
+    const ConnectorFactory* factory = Find(type);
+    return factory ? factory->Validate(settings) : Status::InvalidArgument("unknown connector type");
+  };
+  return types;
+}
+
+}  // namespace bridgeline::connectors

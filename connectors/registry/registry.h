@@ -1,0 +1,94 @@
+// Connectors are plug-ins chosen by `type` in the config. Each type registers a factory here,
+// Envoy-style: the factory names its typed settings message, validates it at config load, and
+// builds the connector. A new connector is one folder and one line in connectors/CMakeLists.txt.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <google/protobuf/message.h>
+
+#include "bridgeline/v1/config.pb.h"
+#include "bridgeline/v1/store.pb.h"
+#include "broker/common/status.h"
+#include "broker/common/time.h"
+#include "broker/config/config.h"
+
+namespace bridgeline::connectors {
+
+// What one delivery attempt came to.
+struct DeliveryResult {
+  enum class Kind { kDelivered, kRetry, kPermanentFailure };
+  Kind kind = Kind::kDelivered;
+  // The remote system's reference for the case (an RT ticket id), when it has one.
+  std::string remote_ref;
+  std::string error;
+  // From a Retry-After, when the remote said how long to wait; 0 otherwise.
+  TimeMs retry_after_ms = 0;
+
+  static DeliveryResult Delivered(std::string remote_ref = {}) {
+    return {Kind::kDelivered, std::move(remote_ref), {}, 0};
+  }
+  static DeliveryResult Retry(std::string error, TimeMs retry_after_ms = 0) {
+    return {Kind::kRetry, {}, std::move(error), retry_after_ms};
+  }
+  static DeliveryResult Permanent(std::string error) {
+    return {Kind::kPermanentFailure, {}, std::move(error), 0};
+  }
+};
+
+// One configured connector. Deliver runs on that connector's own delivery thread and may
+// block (a file sync, an HTTP call with a timeout).
+class Connector {
+ public:
+  virtual ~Connector() = default;
+  // Carries one event (with the case as it stood after it, already masked) to the remote side.
+  virtual DeliveryResult Deliver(const bridgeline::v1::OutboxItem& item) = 0;
+};
+
+// What a factory may use to build a connector.
+struct ConnectorContext {
+  const bridgeline::v1::BrokerConfig* config = nullptr;
+  // The broker's data directory, for connectors that keep files.
+  std::string data_dir;
+};
+
+class ConnectorFactory {
+ public:
+  virtual ~ConnectorFactory() = default;
+  // The `type` name in the config.
+  virtual std::string type() const = 0;
+  // An empty settings message of this type's own proto.
+  virtual std::unique_ptr<google::protobuf::Message> NewSettings() const = 0;
+  // Checks settings beyond their types; the Status's field names the setting at fault.
+  virtual Status Validate(const google::protobuf::Message& settings) const = 0;
+  virtual Result<std::unique_ptr<Connector>> Create(const bridgeline::v1::ConnectorConfig& config,
+                                                    const ConnectorContext& context) const = 0;
+};
+
+class Registry {
+ public:
+  // The process-wide registry that built-in connectors add themselves to.
+  static Registry& Global();
+
+  void Register(std::unique_ptr<ConnectorFactory> factory);
+  const ConnectorFactory* Find(std::string_view type) const;
+  std::vector<std::string> Types() const;
+  // The view of the registry that the config loader needs.
+  config::ConnectorTypes ConfigTypes() const;
+
+ private:
+  std::map<std::string, std::unique_ptr<ConnectorFactory>, std::less<>> factories_;
+};
+
+// Registers `Factory` at start-up, from the connector's own .cc file.
+#define BRIDGELINE_REGISTER_CONNECTOR(Factory)                                    \
+  static const bool bridgeline_registered_##Factory = [] {                        \
+    ::bridgeline::connectors::Registry::Global().Register(std::make_unique<Factory>()); \
+    return true;                                                                  \
+  }()
+
+}  // namespace bridgeline::connectors

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what Bridgeline needs to build, test and run, from Debian 12 packages only.
+# Idempotent and non-interactive: packages already present are skipped.
+#   scripts/install-deps.sh            build and unit-test dependencies
+#   scripts/install-deps.sh --test     also what the integration tests start (RT 5, promtool, Chromium)
+set -euo pipefail
+
+build_packages=(
+  cmake make g++ ccache pkg-config curl tzdata ca-certificates
+  libboost1.81-dev libboost-url1.81-dev
+  libprotobuf-dev protobuf-compiler
+  librocksdb-dev catch2 libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
+  libre2-dev libhowardhinnant-date-dev libssl-dev
+)
+test_packages=(tmux python3)
+
+wanted=("${build_packages[@]}")
+if [[ "${1:-}" == "--test" ]]; then
+  wanted+=("${test_packages[@]}")
+fi
+
+missing=()
+for package in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
