@@ -1,5 +1,6 @@
 #include "broker/http/api.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/url/parse.hpp>
 #include <re2/re2.h>
 
@@ -161,7 +162,11 @@ void Api::Handle(Request&& request, Respond respond) {
   std::string case_id;
   if (path == "/v1/escalations") {
     if (method == bhttp::verb::post) return Escalate(*caller, std::move(request), std::move(respond));
-    if (method == bhttp::verb::get) return ListCases(*caller, query, std::move(respond));
+    if (method == bhttp::verb::get) {
+      return boost::asio::post(readers_, [this, who = *caller, query = std::move(query), respond = std::move(respond)] {
+        ListCases(who, query, respond);
+      });
+    }
     return method_not_allowed("GET, POST");
   }
   if (RE2::FullMatch(path, kCaseEvents, &case_id)) {
@@ -169,7 +174,11 @@ void Api::Handle(Request&& request, Respond respond) {
     return method_not_allowed("POST");
   }
   if (RE2::FullMatch(path, kCase, &case_id)) {
-    if (method == bhttp::verb::get) return GetCase(*caller, case_id, std::move(respond));
+    if (method == bhttp::verb::get) {
+      return boost::asio::post(readers_, [this, who = *caller, case_id, respond = std::move(respond)] {
+        GetCase(who, case_id, respond);
+      });
+    }
     return method_not_allowed("GET");
   }
   respond(Problem(404, "no-such-route", "Not found", "no route " + path));

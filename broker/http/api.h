@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/thread_pool.hpp>
 #include <map>
 #include <memory>
 #include <string>
@@ -58,6 +59,8 @@ class Api {
   service::Broker* broker_;
   TimeMs idempotency_ttl_ms_;
   std::atomic<bool> ready_{false};
+  // Store reads may touch the disk, so they run here rather than on the I/O threads.
+  boost::asio::thread_pool readers_{2};
 };
 
 // A Status as problem+json: 400 for bad input (naming the field), 404, 409, 503...

@@ -1,0 +1,181 @@
+// One case end to end through the real binary: escalate over HTTP, read it back, restart the
+// broker, read it again; bad requests change nothing.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "bridgeline/v1/api.pb.h"
+#include "tests/support/broker_process.h"
+#include "tests/support/http_client.h"
+
+namespace {
+
+using bridgeline::testing::BrokerProcess;
+using bridgeline::testing::HttpClient;
+using bridgeline::testing::HttpResponse;
+namespace v1 = bridgeline::v1;
+
+const std::map<std::string, std::string> kOutsourcer = {{"Authorization", "Bearer demo-outsourcer-token"}};
+const std::map<std::string, std::string> kGlobex = {{"Authorization", "Bearer demo-globex-token"}};
+const std::map<std::string, std::string> kOps = {{"Authorization", "Bearer demo-ops-token"}};
+
+const std::string kEscalation = R"({
+  "contract": "northwind-globex", "tier1_ticket_id": "T-1001",
+  "customer": {"id": "C-42", "name": "Ada Lovelace", "email": "ada@example.com", "tier": "gold"},
+  "category": "billing", "product": "payments", "region": "EU", "severity": "SEV2",
+  "subject": "Card payments fail", "description": "Since 09:00 every card payment is declined."})";
+
+template <typename Message>
+Message Parse(const std::string& json) {
+  Message message;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  auto status = google::protobuf::util::JsonStringToMessage(json, &message, options);
+  INFO(json);
+  REQUIRE(status.ok());
+  return message;
+}
+
+std::string ProblemField(const HttpResponse& response, const std::string& name) {
+  auto problem = Parse<google::protobuf::Struct>(response.body);
+  auto found = problem.fields().find(name);
+  return found == problem.fields().end() ? std::string() : found->second.string_value();
+}
+
+std::size_t CountCases(HttpClient& client) {
+  auto response = client.Request("GET", "/v1/escalations?limit=200", {}, kOps);
+  REQUIRE(response.status == 200);
+  return static_cast<std::size_t>(Parse<v1::CaseList>(response.body).escalations_size());
+}
+
+}  // namespace
+
+TEST_CASE("an escalation is answered at once, stored durably and survives a restart", "[e2e]") {
+  const std::string data_dir = BrokerProcess::TempDir("e2e");
+  std::string case_id;
+  {
+    BrokerProcess broker(BrokerProcess::ExampleConfig(), data_dir);
+    HttpClient client("127.0.0.1", broker.port());
+
+    auto created = client.Request("POST", "/v1/escalations", kEscalation, kOutsourcer);
+    INFO(created.body);
+    REQUIRE(created.status == 201);
+    auto view = Parse<v1::CaseView>(created.body);
+    case_id = view.id();
+    CHECK(case_id == "BL-1");
+    CHECK(created.headers["location"] == "/v1/escalations/BL-1");
+    CHECK(view.owner() == "globex-payments-l2");  // the payments route, first match
+    CHECK(view.priority() == v1::P2);              // SEV2 x gold
+    CHECK(view.waiting_on() == v1::CLIENT);
+    CHECK(view.status() == v1::NEW);
+    CHECK(view.due().has_acknowledge_by());
+    CHECK(view.due().resolve_by().seconds() - view.due().acknowledge_by().seconds() == 8 * 3600 - 30 * 60);
+    CHECK(view.repeat_contacts() == 0);
+
+    auto read = client.Request("GET", "/v1/escalations/" + case_id, {}, kOutsourcer);
+    REQUIRE(read.status == 200);
+    CHECK(Parse<v1::CaseView>(read.body).subject() == "Card payments fail");
+
+    // The JSON-lines connector carries the case to the client's desk, which forwards it.
+    const auto desk = std::filesystem::path(data_dir) / "outbox" / "globex-desk.jsonl";
+    v1::CaseView forwarded;
+    for (int i = 0; i < 200 && forwarded.status() != v1::FORWARDED; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      forwarded = Parse<v1::CaseView>(client.Request("GET", "/v1/escalations/" + case_id, {}, kOutsourcer).body);
+    }
+    CHECK(forwarded.status() == v1::FORWARDED);
+    std::ifstream lines(desk);
+    std::string first_line;
+    REQUIRE(std::getline(lines, first_line));
+    CHECK_THAT(first_line, Catch::Contains("\"case_id\":\"BL-1\"") && Catch::Contains("\"type\":\"escalated\""));
+    // Only the fields the contract shares cross to the client.
+    CHECK_THAT(first_line, Catch::Contains("\"email\":\"***\"") && !Catch::Contains("ada@example.com"));
+
+    CHECK(broker.Terminate() == 0);
+  }
+  {
+    BrokerProcess broker(BrokerProcess::ExampleConfig(), data_dir);
+    HttpClient client("127.0.0.1", broker.port());
+    auto read = client.Request("GET", "/v1/escalations/" + case_id, {}, kOutsourcer);
+    INFO(read.body);
+    REQUIRE(read.status == 200);
+    auto view = Parse<v1::CaseView>(read.body);
+    CHECK(view.id() == case_id);
+    CHECK(view.owner() == "globex-payments-l2");
+    CHECK(view.status() == v1::FORWARDED);
+    REQUIRE(view.events_size() == 2);
+    CHECK(view.events(0).type() == v1::EventType::escalated);
+    CHECK(view.events(1).type() == v1::EventType::forwarded);
+
+    // Numbering continues after a restart.
+    auto next = client.Request("POST", "/v1/escalations",
+                               std::string(kEscalation).replace(kEscalation.find("T-1001"), 6, "T-1002")
+                                   .replace(kEscalation.find("C-42"), 4, "C-43"),
+                               kOutsourcer);
+    REQUIRE(next.status == 201);
+    CHECK(Parse<v1::CaseView>(next.body).id() == "BL-2");
+  }
+  std::filesystem::remove_all(data_dir);
+}
+
+TEST_CASE("bad requests get a clear 4xx and store nothing", "[e2e]") {
+  const std::string data_dir = BrokerProcess::TempDir("e2e-bad");
+  BrokerProcess broker(BrokerProcess::ExampleConfig(), data_dir);
+  HttpClient client("127.0.0.1", broker.port());
+
+  SECTION("a missing or wrong token is 401") {
+    auto missing = client.Request("POST", "/v1/escalations", kEscalation);
+    CHECK(missing.status == 401);
+    CHECK(missing.headers["content-type"] == "application/problem+json");
+    auto wrong = client.Request("POST", "/v1/escalations", kEscalation, {{"Authorization", "Bearer guess"}});
+    CHECK(wrong.status == 401);
+  }
+  SECTION("malformed JSON is 400") {
+    auto response = client.Request("POST", "/v1/escalations", "{\"contract\": ", kOutsourcer);
+    CHECK(response.status == 400);
+    CHECK_THAT(ProblemField(response, "detail"), Catch::Contains("not valid JSON"));
+  }
+  SECTION("a missing required field is 400 naming the field") {
+    std::string body = kEscalation;
+    body.replace(body.find("\"subject\": \"Card payments fail\","), 32, "");
+    auto response = client.Request("POST", "/v1/escalations", body, kOutsourcer);
+    CHECK(response.status == 400);
+    CHECK(ProblemField(response, "field") == "subject");
+  }
+  SECTION("a missing nested field is 400 naming its path") {
+    std::string body = kEscalation;
+    body.replace(body.find("\"id\": \"C-42\", "), 14, "");
+    auto response = client.Request("POST", "/v1/escalations", body, kOutsourcer);
+    CHECK(response.status == 400);
+    CHECK(ProblemField(response, "field") == "customer.id");
+  }
+  SECTION("a wrong type is 400 naming the field") {
+    std::string body = kEscalation;
+    body.replace(body.find("\"SEV2\""), 6, "2.5");
+    auto response = client.Request("POST", "/v1/escalations", body, kOutsourcer);
+    CHECK(response.status == 400);
+    CHECK(ProblemField(response, "field") == "severity");
+  }
+  SECTION("an unknown field is 400 naming it") {
+    std::string body = kEscalation;
+    body.replace(body.find("\"tier\": \"gold\""), 14, "\"tier\": \"gold\", \"shoe_size\": 9");
+    auto response = client.Request("POST", "/v1/escalations", body, kOutsourcer);
+    CHECK(response.status == 400);
+    CHECK(ProblemField(response, "field") == "customer.shoe_size");
+  }
+  SECTION("an unknown tier is 400 naming the field and the choices") {
+    std::string body = kEscalation;
+    body.replace(body.find("\"gold\""), 6, "\"diamond\"");
+    auto response = client.Request("POST", "/v1/escalations", body, kOutsourcer);
+    CHECK(response.status == 400);
+    CHECK(ProblemField(response, "field") == "customer.tier");
+    CHECK_THAT(ProblemField(response, "detail"), Catch::Contains("platinum, gold, standard"));
+  }
+  CHECK(CountCases(client) == 0);
+  std::filesystem::remove_all(data_dir);
+}

@@ -1,0 +1,218 @@
+// The config loader: every rule a config must follow is refused with file, line, column.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "broker/config/config.h"
+#include "connectors/registry/registry.h"
+
+namespace {
+
+using bridgeline::config::ConfigError;
+using bridgeline::config::LoadConfigText;
+using bridgeline::config::LoadResult;
+
+// A small valid config; each test breaks one thing in it.
+const std::string kValid = R"(organizations:
+  - name: bpo
+    side: outsourcer
+    token_sha256: [33c025172e1813950de5d2a0d123536ec989ceae641560eb49c8d9ec493e1eef]
+  - name: acme
+    side: client
+owners:
+  - { name: acme-desk, organization: acme }
+calendars:
+  - name: always
+    always_open: true
+connectors:
+  - name: desk
+    type: jsonl
+    settings:
+      path: desk.jsonl
+contracts:
+  - name: bpo-acme
+    outsourcer: bpo
+    client: acme
+    calendar: always
+    default_tier: standard
+    priority_matrix:
+      - { tier: standard, sev1: P1, sev2: P2, sev3: P3, sev4: P4 }
+    routes:
+      - name: all
+        owner: acme-desk
+    sla:
+      targets:
+        - { priority: P1, acknowledge: 15m, resolve: 4h, provide_info: 1h, confirm: 4h }
+        - { priority: P2, acknowledge: 30m, resolve: 8h, provide_info: 1h, confirm: 4h }
+        - { priority: P3, acknowledge: 2h, resolve: 2d, provide_info: 1h, confirm: 4h }
+        - { priority: P4, acknowledge: 8h, resolve: 5d, provide_info: 1h, confirm: 4h }
+    connectors: [desk]
+)";
+
+LoadResult Load(const std::string& text) {
+  return LoadConfigText(text, "test.yaml", bridgeline::connectors::Registry::Global().ConfigTypes());
+}
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+// The one error a broken config must produce, with where it points.
+ConfigError OnlyError(const LoadResult& result) {
+  INFO("errors: " << result.errors.size());
+  for (const auto& error : result.errors) INFO(error.ToString());
+  REQUIRE(result.errors.size() == 1);
+  return result.errors.front();
+}
+
+// The first error, where a broken value also leaves later checks without what they need.
+ConfigError FirstError(const LoadResult& result) {
+  REQUIRE_FALSE(result.errors.empty());
+  return result.errors.front();
+}
+
+}  // namespace
+
+TEST_CASE("the small valid config loads with defaults applied", "[config]") {
+  LoadResult result = Load(kValid);
+  for (const auto& error : result.errors) FAIL(error.ToString());
+  CHECK(result.config.server().listen() == "127.0.0.1:8080");
+  CHECK(result.config.storage().data_dir() == "./var");
+  CHECK(result.config.contracts(0).sla().warn_at() == Approx(0.8));
+  CHECK(result.config.contracts(0).sla().targets(0).acknowledge().seconds() == 15 * 60);
+}
+
+TEST_CASE("the shipped example config is valid", "[config]") {
+  std::ifstream in(BRIDGELINE_SOURCE_DIR "/config/example.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  LoadResult result = Load(text.str());
+  for (const auto& error : result.errors) FAIL(error.ToString());
+  CHECK(result.config.contracts_size() == 2);
+}
+
+TEST_CASE("a bad config is refused with file, line, column and a plain sentence", "[config]") {
+  SECTION("an unknown key") {
+    auto error = OnlyError(Load(Replace(kValid, "    calendar: always\n", "    calendar: always\n    colour: blue\n")));
+    CHECK(error.file == "test.yaml");
+    CHECK(error.line == 22);
+    CHECK(error.column == 5);
+    CHECK_THAT(error.message, Catch::Contains("unknown key 'colour'"));
+  }
+  SECTION("a wrong type") {
+    auto error = FirstError(Load(Replace(kValid, "always_open: true", "always_open: maybe")));
+    CHECK(error.line == 11);
+    CHECK(error.column == 18);
+    CHECK_THAT(error.message, Catch::Contains("must be true or false, not 'maybe'"));
+  }
+  SECTION("a list where one value belongs") {
+    auto error = FirstError(Load(Replace(kValid, "    calendar: always\n", "    calendar: [always]\n")));
+    CHECK(error.line == 21);
+    CHECK_THAT(error.message, Catch::Contains("must be a single value"));
+  }
+  SECTION("a contract without a catch-all route") {
+    auto error = OnlyError(Load(Replace(kValid, "      - name: all\n        owner: acme-desk\n",
+                                        "      - name: billing\n        match: { category: [billing] }\n"
+                                        "        owner: acme-desk\n")));
+    CHECK(error.line == 25);
+    CHECK_THAT(error.message, Catch::Contains("has no catch-all route"));
+  }
+  SECTION("a reference to an undefined organization") {
+    auto error = OnlyError(Load(Replace(kValid, "    client: acme\n", "    client: umbrella\n")));
+    CHECK(error.line == 20);
+    CHECK_THAT(error.message, Catch::Contains("client organization 'umbrella', which is not defined"));
+  }
+  SECTION("a reference to an undefined calendar") {
+    auto error = OnlyError(Load(Replace(kValid, "    calendar: always\n", "    calendar: weekdays\n")));
+    CHECK(error.line == 21);
+    CHECK_THAT(error.message, Catch::Contains("calendar 'weekdays', which is not defined"));
+  }
+  SECTION("a reference to an undefined owner") {
+    auto error = OnlyError(Load(Replace(kValid, "        owner: acme-desk\n", "        owner: nobody\n")));
+    CHECK(error.line == 27);
+    CHECK_THAT(error.message, Catch::Contains("owner 'nobody', which is not defined"));
+  }
+  SECTION("a reference to an undefined connector") {
+    auto error = OnlyError(Load(Replace(kValid, "    connectors: [desk]\n", "    connectors: [desk, pager]\n")));
+    CHECK(error.line == 34);
+    CHECK_THAT(error.message, Catch::Contains("connector 'pager', which is not defined"));
+  }
+  SECTION("a non-positive SLA target") {
+    auto error = OnlyError(Load(Replace(kValid, "acknowledge: 30m", "acknowledge: 0s")));
+    CHECK(error.line == 31);
+    CHECK_THAT(error.message, Catch::Contains("acknowledge SLA target for P2 must be positive"));
+  }
+  SECTION("a negative SLA target") {
+    auto error = OnlyError(Load(Replace(kValid, "resolve: 5d", "resolve: -5d")));
+    CHECK(error.line == 33);
+    CHECK_THAT(error.message, Catch::Contains("resolve SLA target for P4 must be positive"));
+  }
+  SECTION("a connector type that is not registered") {
+    auto error = OnlyError(Load(Replace(kValid, "type: jsonl", "type: carrier-pigeon")));
+    CHECK(error.line == 14);
+    CHECK(error.column == 5);
+    CHECK_THAT(error.message, Catch::Contains("connector type 'carrier-pigeon' is not registered"));
+    CHECK_THAT(error.message, Catch::Contains("jsonl"));
+  }
+  SECTION("an unknown key inside typed connector settings") {
+    auto error = OnlyError(Load(Replace(kValid, "      path: desk.jsonl\n", "      path: desk.jsonl\n      url: x\n")));
+    CHECK(error.line == 17);
+    CHECK_THAT(error.message, Catch::Contains("unknown key 'url'"));
+  }
+  SECTION("connector settings that the connector refuses") {
+    auto error = OnlyError(Load(Replace(kValid, "      path: desk.jsonl\n", "      rotate_bytes: 10\n")));
+    CHECK_THAT(error.message, Catch::Contains("needs a path"));
+  }
+  SECTION("a text pattern that RE2 cannot compile") {
+    auto error = OnlyError(Load(Replace(kValid, "      - name: all\n", "      - name: broken\n        match: { text: [\"(unclosed\"] }\n        owner: acme-desk\n      - name: all\n")));
+    CHECK_THAT(error.message, Catch::Contains("pattern '(unclosed' is not valid"));
+  }
+  SECTION("a time zone that does not exist") {
+    auto error = OnlyError(Load(Replace(kValid, "    always_open: true\n", "    time_zone: Mars/Olympus\n    always_open: true\n")));
+    CHECK(error.line == 11);
+    CHECK_THAT(error.message, Catch::Contains("'Mars/Olympus' is not an IANA time zone"));
+  }
+  SECTION("a token hash that is not SHA-256 hex") {
+    auto error = OnlyError(Load(Replace(kValid, "33c025172e18", "plaintext")));
+    CHECK(error.line == 4);
+    CHECK_THAT(error.message, Catch::Contains("64 lower-case hex digits"));
+  }
+  SECTION("YAML that does not parse") {
+    auto error = OnlyError(Load("organizations: [unclosed\n"));
+    CHECK(error.line == 2);
+    CHECK_THAT(error.message, Catch::Contains("not valid YAML"));
+  }
+}
+
+TEST_CASE("every error of a config is reported, not only the first", "[config]") {
+  std::string broken = Replace(Replace(Replace(kValid, "    calendar: always\n", "    calendar: weekdays\n"),
+                                       "        owner: acme-desk\n", "        owner: nobody\n"),
+                               "type: jsonl", "type: telex");
+  LoadResult result = Load(broken);
+  REQUIRE(result.errors.size() == 3);
+  std::string all;
+  for (const auto& error : result.errors) all += error.ToString() + "\n";
+  CHECK_THAT(all, Catch::Contains("test.yaml:14:5: connector type 'telex'"));
+  CHECK_THAT(all, Catch::Contains("test.yaml:21:5: contract 'bpo-acme' refers to calendar 'weekdays'"));
+  CHECK_THAT(all, Catch::Contains("test.yaml:27:9: contract 'bpo-acme' refers to owner 'nobody'"));
+}
+
+TEST_CASE("durations are read as people write them", "[config]") {
+  using bridgeline::config::ParseDurationMs;
+  CHECK(*ParseDurationMs("90s") == 90'000);
+  CHECK(*ParseDurationMs("30m") == 1'800'000);
+  CHECK(*ParseDurationMs("1h30m") == 5'400'000);
+  CHECK(*ParseDurationMs("2d") == 172'800'000);
+  CHECK(*ParseDurationMs("250ms") == 250);
+  CHECK_FALSE(ParseDurationMs("soon").ok());
+  CHECK_FALSE(ParseDurationMs("10").ok());
+  CHECK_FALSE(ParseDurationMs("").ok());
+}
+
+TEST_CASE("hash-token gives the SHA-256 that token_sha256 holds", "[config]") {
+  CHECK(bridgeline::config::HashToken("demo-outsourcer-token") ==
+        "33c025172e1813950de5d2a0d123536ec989ceae641560eb49c8d9ec493e1eef");
+}
