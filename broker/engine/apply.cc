@@ -171,6 +171,8 @@ void ApplyEvent(const ContractRules& rules, const v1::Event& event, v1::Case* st
     case v1::EventType::update:
       StopClock(rules, v1::UPDATE, now, state);
       StartClock(rules, v1::UPDATE, now, state);
+      // An update while the case waits on the outsourcer restarts the clock, paused.
+      if (state->status() == v1::AWAITING_OUTSOURCER) PauseClock(rules, v1::UPDATE, now, state);
       break;
     case v1::EventType::resolve:
       state->set_status(v1::RESOLVED);

@@ -145,15 +145,25 @@ void Engine::IndexRepeatKeys(const v1::Case& state, bool add) {
   }
 }
 
+void Engine::PushDeadline(const Deadline& deadline) {
+  deadlines_.push_back(deadline);
+  std::push_heap(deadlines_.begin(), deadlines_.end(), std::greater<Deadline>());
+}
+
+void Engine::PopDeadline() {
+  std::pop_heap(deadlines_.begin(), deadlines_.end(), std::greater<Deadline>());
+  deadlines_.pop_back();
+}
+
 void Engine::IndexClocks(std::uint64_t number, const v1::Case& state) {
   for (const auto& clock : state.clocks()) {
     if (clock.state() != v1::Clock::RUNNING) continue;
     auto kind = static_cast<std::uint8_t>(clock.kind());
     if (clock.has_warn_at() && !clock.warned()) {
-      deadlines_.push({FromTimestamp(clock.warn_at()), number, kind, 0});
+      PushDeadline({FromTimestamp(clock.warn_at()), number, kind, 0});
     }
     if (clock.has_due_at() && !clock.breached()) {
-      deadlines_.push({FromTimestamp(clock.due_at()), number, kind, 1});
+      PushDeadline({FromTimestamp(clock.due_at()), number, kind, 1});
     }
   }
 }
@@ -172,6 +182,7 @@ void Engine::Commit(const ContractRules& rules, v1::Case* state, v1::Event event
   event.set_case_version(state->version() + 1);
   ApplyEvent(rules, event, state);
   event.set_status(state->status());
+  if (event.type() == v1::EventType::flag_exception) ++exception_counts_[{state->route(), event.reason()}];
   std::size_t index = outcome->events.size();
   for (const auto& connector : rules.config().connectors()) {
     // An event is not echoed back to the connector it came from.
@@ -200,8 +211,8 @@ void Engine::Settle(std::uint64_t number, const Outcome& outcome) {
   if (clocks_moved) IndexClocks(number, found->second);
   // Stale entries pile up as clocks stop; rebuild when they outnumber live ones by far.
   if (deadlines_.size() > 4 * cases_.size() + 4096) {
-    decltype(deadlines_) fresh;
-    std::swap(deadlines_, fresh);
+    deadlines_.clear();
+    deadlines_.shrink_to_fit();
     for (const auto& [case_number, state] : cases_) IndexClocks(case_number, state);
   }
 }
@@ -408,7 +419,7 @@ Result<Outcome> Engine::Forwarded(std::string_view case_id, const std::string& c
 
 std::optional<TimeMs> Engine::NextDeadline() {
   while (!deadlines_.empty()) {
-    const Deadline& top = deadlines_.top();
+    const Deadline& top = deadlines_.front();
     auto found = cases_.find(top.case_number);
     if (found != cases_.end()) {
       const v1::Clock* clock = FindClock(found->second, static_cast<v1::ClockKind>(top.clock));
@@ -419,7 +430,7 @@ std::optional<TimeMs> Engine::NextDeadline() {
         if (live) return top.at;
       }
     }
-    deadlines_.pop();  // stale
+    PopDeadline();  // stale
   }
   return std::nullopt;
 }
@@ -429,8 +440,8 @@ std::vector<Outcome> Engine::AdvanceClocks(TimeMs now) {
   while (true) {
     std::optional<TimeMs> next = NextDeadline();
     if (!next || *next > now) break;
-    Deadline deadline = deadlines_.top();
-    deadlines_.pop();
+    Deadline deadline = deadlines_.front();
+    PopDeadline();
     Fire(deadline, &outcomes);
   }
   return outcomes;

@@ -7,9 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -75,7 +75,14 @@ class Engine {
   std::size_t open_cases() const { return cases_.size(); }
   // Entries in the deadline index, stale ones included until they are dropped.
   std::size_t pending_deadlines() const { return deadlines_.size(); }
+  // Memory held by the deadline index (its capacity), for the benchmark.
+  std::size_t deadline_index_bytes() const { return deadlines_.capacity() * sizeof(Deadline); }
   const Rules& rules() const { return *rules_; }
+  // Cases flagged as exceptions by this engine, by (route, reason). Reports count from the
+  // store's log; this is the live view.
+  const std::map<std::pair<std::string, std::string>, std::uint64_t>& exception_counts() const {
+    return exception_counts_;
+  }
 
   static std::string CaseId(std::uint64_t number) { return "BL-" + std::to_string(number); }
   // The number in "BL-<number>", or 0 when `id` is not a case id.
@@ -89,8 +96,11 @@ class Engine {
     std::uint64_t case_number;
     std::uint8_t clock;   // ClockKind
     std::uint8_t breach;  // 1 breach, 0 warning
+    // For a min-heap through std::push_heap / std::pop_heap.
     bool operator>(const Deadline& other) const { return at > other.at; }
   };
+  void PushDeadline(const Deadline& deadline);
+  void PopDeadline();
 
   // Applies events built by a command and collects what to deliver.
   void Commit(const ContractRules& rules, bridgeline::v1::Case* state, bridgeline::v1::Event event,
@@ -111,8 +121,10 @@ class Engine {
   std::shared_ptr<const Rules> rules_;
   std::unordered_map<std::uint64_t, bridgeline::v1::Case> cases_;
   std::unordered_map<std::string, std::uint64_t> repeat_keys_;
-  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> deadlines_;
+  // A binary min-heap on `at`.
+  std::vector<Deadline> deadlines_;
   std::uint64_t next_case_number_ = 1;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> exception_counts_;
 };
 
 }  // namespace bridgeline::engine

@@ -1,0 +1,30 @@
+// bridgeline_bench [--only NAME]: the benchmarks behind docs/benchmarks.md.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "tests/bench/bench.h"
+
+namespace bridgeline::bench {
+
+std::size_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace bridgeline::bench
+
+int main(int argc, char** argv) {
+  CLI::App app{"Bridgeline benchmarks"};
+  std::string only;
+  app.add_option("--only", only, "Run one group: engine");
+  CLI11_PARSE(app, argc, argv);
+  std::cout << "| benchmark | figure |\n| --- | --- |\n";
+  if (only.empty() || only == "engine") bridgeline::bench::EngineBenchmarks();
+  return 0;
+}

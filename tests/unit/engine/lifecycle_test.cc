@@ -1,0 +1,211 @@
+// The case lifecycle: which events are legal from which status and side, and what they do.
+#include <catch2/catch.hpp>
+
+#include "broker/engine/apply.h"
+#include "tests/unit/engine/fixture.h"
+
+using namespace bridgeline;
+using namespace bridgeline::engine;
+using namespace bridgeline::engine::testing;
+namespace v1 = bridgeline::v1;
+using T = v1::EventType;
+
+namespace {
+
+const TimeMs kStart = At("2026-03-02T10:00:00Z");
+
+// Drives a fresh case to `status` along the ordinary path.
+std::string CaseIn(Engine& engine, v1::CaseStatus status, TimeMs* now) {
+  auto created = engine.Escalate(Escalation(), Outsourcer(), *now);
+  REQUIRE(created.ok());
+  std::string id = created->state.id();
+  auto step = [&](const v1::Actor& actor, T::Value type) {
+    *now += kMinuteMs;
+    auto outcome = engine.Handle(id, Event(type), actor, *now);
+    INFO(outcome.status().ToString());
+    REQUIRE(outcome.ok());
+  };
+  if (status == v1::NEW) return id;
+  REQUIRE(engine.Forwarded(id, "acme-desk-sync", "REMOTE-1", *now += kMinuteMs).ok());
+  if (status == v1::FORWARDED) return id;
+  step(Client(), T::acknowledge);
+  if (status == v1::ACKNOWLEDGED) return id;
+  if (status == v1::AWAITING_OUTSOURCER) {
+    step(Client(), T::request_info);
+    return id;
+  }
+  step(Client(), T::resolve);
+  if (status == v1::RESOLVED) return id;
+  if (status == v1::REOPENED) {
+    step(Outsourcer(), T::reopen);
+    return id;
+  }
+  step(Outsourcer(), T::confirm);
+  return id;
+}
+
+struct Row {
+  v1::CaseStatus from;
+  T::Value type;
+  v1::Side side;
+  bool accepted;
+  v1::CaseStatus to;
+};
+
+}  // namespace
+
+TEST_CASE("each event is accepted only from its statuses and its side", "[engine][lifecycle]") {
+  using S = v1::CaseStatus;
+  const v1::Side C = v1::CLIENT, O = v1::OUTSOURCER;
+  // clang-format off
+  const Row rows[] = {
+    {v1::FORWARDED, T::acknowledge, C, true, v1::ACKNOWLEDGED},
+    {v1::FORWARDED, T::acknowledge, O, false, S{}},
+    {v1::ACKNOWLEDGED, T::acknowledge, C, false, S{}},
+    {v1::ACKNOWLEDGED, T::request_info, C, true, v1::AWAITING_OUTSOURCER},
+    {v1::FORWARDED, T::request_info, C, false, S{}},
+    {v1::ACKNOWLEDGED, T::request_info, O, false, S{}},
+    {v1::AWAITING_OUTSOURCER, T::provide_info, O, true, v1::ACKNOWLEDGED},
+    {v1::AWAITING_OUTSOURCER, T::provide_info, C, false, S{}},
+    {v1::ACKNOWLEDGED, T::provide_info, O, false, S{}},
+    {v1::ACKNOWLEDGED, T::update, C, true, v1::ACKNOWLEDGED},
+    {v1::FORWARDED, T::update, C, false, S{}},
+    {v1::ACKNOWLEDGED, T::update, O, false, S{}},
+    {v1::FORWARDED, T::resolve, C, true, v1::RESOLVED},
+    {v1::ACKNOWLEDGED, T::resolve, C, true, v1::RESOLVED},
+    {v1::AWAITING_OUTSOURCER, T::resolve, C, true, v1::RESOLVED},
+    {v1::ACKNOWLEDGED, T::resolve, O, false, S{}},
+    {v1::RESOLVED, T::resolve, C, false, S{}},
+    {v1::RESOLVED, T::confirm, O, true, v1::CLOSED},
+    {v1::RESOLVED, T::confirm, C, false, S{}},
+    {v1::ACKNOWLEDGED, T::confirm, O, false, S{}},
+    {v1::RESOLVED, T::reopen, O, true, v1::REOPENED},
+    {v1::RESOLVED, T::reopen, C, false, S{}},
+    {v1::ACKNOWLEDGED, T::reopen, O, false, S{}},
+    {v1::REOPENED, T::acknowledge, C, false, S{}},
+    {v1::REOPENED, T::request_info, C, true, v1::AWAITING_OUTSOURCER},
+    {v1::REOPENED, T::resolve, C, true, v1::RESOLVED},
+    {v1::ACKNOWLEDGED, T::comment, C, true, v1::ACKNOWLEDGED},
+    {v1::RESOLVED, T::comment, O, true, v1::RESOLVED},
+    {v1::ACKNOWLEDGED, T::flag_exception, O, true, v1::ACKNOWLEDGED},
+  };
+  // clang-format on
+  for (const Row& row : rows) {
+    DYNAMIC_SECTION(v1::CaseStatus_Name(row.from) << " + " << T::Value_Name(row.type) << " by "
+                                                   << v1::Side_Name(row.side)) {
+      Engine engine(TestRules());
+      TimeMs now = kStart;
+      std::string id = CaseIn(engine, row.from, &now);
+      const v1::Case before = *engine.Find(id);
+      auto outcome = engine.Handle(id, Event(row.type, "note", "reason"),
+                                   row.side == v1::CLIENT ? Client() : Outsourcer(), now + kMinuteMs);
+      if (row.accepted) {
+        INFO(outcome.status().ToString());
+        REQUIRE(outcome.ok());
+        CHECK(outcome->state.status() == row.to);
+        REQUIRE(outcome->events.size() == 1);
+        CHECK(outcome->events[0].type() == row.type);
+        CHECK(outcome->events[0].actor().side() == row.side);
+        CHECK(outcome->events[0].actor().person() == "someone");
+        CHECK(outcome->events[0].at().seconds() * 1000 == now + kMinuteMs);
+      } else {
+        REQUIRE_FALSE(outcome.ok());
+        CHECK_FALSE(outcome.status().message().empty());
+        // A refused event changes nothing.
+        CHECK(engine.Find(id)->SerializeAsString() == before.SerializeAsString());
+      }
+    }
+  }
+}
+
+TEST_CASE("refusals say why, with the right kind of error", "[engine][lifecycle]") {
+  Engine engine(TestRules());
+  TimeMs now = kStart;
+  std::string id = CaseIn(engine, v1::ACKNOWLEDGED, &now);
+
+  SECTION("an illegal transition is a failed precondition naming the status") {
+    auto outcome = engine.Handle(id, Event(T::confirm), Outsourcer(), now);
+    CHECK(outcome.status().code() == bridgeline::Status::Code::kFailedPrecondition);
+    CHECK_THAT(outcome.status().message(), Catch::Contains("while it is ACKNOWLEDGED"));
+  }
+  SECTION("the wrong side is a permission error") {
+    auto outcome = engine.Handle(id, Event(T::resolve), Outsourcer(), now);
+    CHECK(outcome.status().code() == bridgeline::Status::Code::kPermissionDenied);
+  }
+  SECTION("an organization not party to the case does not see it") {
+    auto outcome = engine.Handle(id, Event(T::resolve), Client("berlin-gmbh"), now);
+    CHECK(outcome.status().code() == bridgeline::Status::Code::kNotFound);
+  }
+  SECTION("a client cannot act on a case not yet forwarded to it") {
+    auto fresh = engine.Escalate(Escalation("acme", "T-9", "C-9"), Outsourcer(), now);
+    auto outcome = engine.Handle(fresh->state.id(), Event(T::acknowledge), Client(), now);
+    CHECK(outcome.status().code() == bridgeline::Status::Code::kNotFound);
+  }
+  SECTION("the broker's own events cannot be sent by people") {
+    auto outcome = engine.Handle(id, Event(T::clock_breach), Client(), now);
+    CHECK(outcome.status().field() == "type");
+  }
+  SECTION("request_info needs a note") {
+    auto outcome = engine.Handle(id, Event(T::request_info, ""), Client(), now);
+    CHECK(outcome.status().field() == "note");
+  }
+  SECTION("flag_exception needs a reason") {
+    auto outcome = engine.Handle(id, Event(T::flag_exception, "n", ""), Client(), now);
+    CHECK(outcome.status().field() == "reason");
+  }
+}
+
+TEST_CASE("confirm closes the case and takes it out of memory; reopen sends it back", "[engine][lifecycle]") {
+  Engine engine(TestRules());
+  TimeMs now = kStart;
+  SECTION("confirm") {
+    std::string id = CaseIn(engine, v1::RESOLVED, &now);
+    auto closed = engine.Handle(id, Event(T::confirm), Outsourcer(), now + kMinuteMs);
+    REQUIRE(closed.ok());
+    CHECK(closed->state.status() == v1::CLOSED);
+    CHECK(closed->state.waiting_on() == v1::SIDE_UNSPECIFIED);
+    CHECK(ClockOf(closed->state, v1::CONFIRM).state() == v1::Clock::STOPPED);
+    CHECK(engine.Find(id) == nullptr);
+    // The same customer and ticket now opens a new case.
+    auto again = engine.Escalate(Escalation(), Outsourcer(), now + 2 * kMinuteMs);
+    REQUIRE(again.ok());
+    CHECK(again->created);
+    CHECK(again->state.id() != id);
+  }
+  SECTION("reopen") {
+    std::string id = CaseIn(engine, v1::RESOLVED, &now);
+    auto reopened = engine.Handle(id, Event(T::reopen, "still failing"), Outsourcer(), now + kMinuteMs);
+    REQUIRE(reopened.ok());
+    CHECK(reopened->state.status() == v1::REOPENED);
+    CHECK(reopened->state.waiting_on() == v1::CLIENT);
+    CHECK(reopened->state.reopen_count() == 1);
+    CHECK(ClockOf(reopened->state, v1::RESOLVE).state() == v1::Clock::RUNNING);
+    CHECK(ClockOf(reopened->state, v1::CONFIRM).state() == v1::Clock::STOPPED);
+  }
+}
+
+TEST_CASE("every event carries the actor and time and the case's version", "[engine][lifecycle]") {
+  Engine engine(TestRules());
+  TimeMs now = kStart;
+  std::string id = CaseIn(engine, v1::ACKNOWLEDGED, &now);
+  const v1::Case& state = *engine.Find(id);
+  CHECK(state.version() == 3);  // escalated, forwarded, acknowledge
+  CHECK(state.remote_refs().at("acme-desk-sync") == "REMOTE-1");
+  auto comment = engine.Handle(id, Event(T::comment, "looking"), Client(), now + kSecondMs);
+  REQUIRE(comment.ok());
+  CHECK(comment->events[0].case_version() == 4);
+  CHECK(comment->events[0].actor().organization() == "acme-corp");
+  CHECK(comment->events[0].status() == v1::ACKNOWLEDGED);
+}
+
+TEST_CASE("events go to the contract's connectors, never back to where they came from", "[engine][lifecycle]") {
+  Engine engine(TestRules());
+  auto created = engine.Escalate(Escalation(), Outsourcer(), kStart);
+  REQUIRE(created->deliveries.size() == 1);
+  CHECK(created->deliveries[0].connector == "acme-desk-sync");
+  auto forwarded = engine.Forwarded(created->state.id(), "acme-desk-sync", "R-1", kStart + 1);
+  REQUIRE(forwarded.ok());
+  CHECK(forwarded->deliveries.empty());
+  CHECK(forwarded->state.status() == v1::FORWARDED);
+  CHECK_FALSE(engine.Forwarded(created->state.id(), "acme-desk-sync", "R-1", kStart + 2).ok());
+}
