@@ -1,7 +1,10 @@
 // bridgeline: the command line. Each subcommand wires modules together; the work is in them.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/url/parse.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <iostream>
 #include <thread>
@@ -12,6 +15,7 @@
 #include "broker/config/config.h"
 #include "broker/engine/rules.h"
 #include "broker/http/api.h"
+#include "broker/http/client.h"
 #include "broker/http/server.h"
 #include "broker/service/broker.h"
 #include "broker/store/store.h"
@@ -84,9 +88,8 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   }
   auto dispatcher = connectors::Dispatcher::Create(
       *config, store->get(), connectors::Registry::Global(),
-      [&broker](const std::string& case_id, const std::string& connector, const std::string& remote_ref) {
-        broker.Forwarded(case_id, connector, remote_ref);
-      });
+      [&broker](const std::string& case_id, const std::string& connector, const std::string& remote_ref,
+                const std::string& outbox_key) { broker.Forwarded(case_id, connector, remote_ref, outbox_key); });
   if (!dispatcher.ok()) {
     spdlog::critical("{}", dispatcher.status().ToString());
     io.stop();
@@ -130,6 +133,52 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   return 0;
 }
 
+// Online: the running broker checkpoints itself (RocksDB allows one process per database).
+// Offline (`--data-dir`): opens the store and checkpoints it directly.
+int Backup(const std::string& to, const std::string& url, const std::string& token, const std::string& data_dir) {
+  std::error_code error;
+  std::string target = std::filesystem::absolute(to, error).lexically_normal().string();
+  if (!data_dir.empty()) {
+    auto store = store::Store::Open(data_dir + "/db");
+    if (!store.ok()) {
+      std::cerr << "backup: " << store.status().ToString() << "\n";
+      return 1;
+    }
+    if (Status taken = (*store)->Checkpoint(target); !taken.ok()) {
+      std::cerr << "backup: " << taken.ToString() << "\n";
+      return 1;
+    }
+    std::cout << "backup written to " << target << "\n";
+    return 0;
+  }
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed || parsed->host().empty()) {
+    std::cerr << "backup: '" << url << "' is not a URL such as http://127.0.0.1:8080\n";
+    return 2;
+  }
+  unsigned short port = parsed->has_port() ? parsed->port_number() : 80;
+  http::HttpClient client(std::string(parsed->host()), port, std::chrono::minutes(10));
+  auto response = client.Request("POST", "/v1/admin/backup", "{\"to\":\"" + target + "\"}",
+                                 {{"Authorization", "Bearer " + token}});
+  if (response.status != 201) {
+    std::cerr << "backup failed: " << (response.status ? std::to_string(response.status) + " " + response.body : response.error)
+              << "\n";
+    return 1;
+  }
+  std::cout << response.body;
+  return 0;
+}
+
+int Restore(const std::string& from, const std::string& data_dir) {
+  Status restored = store::Store::Restore(from, data_dir + "/db");
+  if (!restored.ok()) {
+    std::cerr << "restore: " << restored.ToString() << "\n";
+    return 1;
+  }
+  std::cout << "restored " << from << " into " << data_dir << "/db\n";
+  return 0;
+}
+
 int CheckConfig(const std::string& path) {
   auto config = LoadOrReport(path);
   if (!config) return 2;
@@ -157,7 +206,22 @@ int main(int argc, char** argv) {
   auto* hash = app.add_subcommand("hash-token", "Print the SHA-256 of an API token, for token_sha256");
   hash->add_option("token", token, "The token; read from standard input when absent");
 
+  std::string backup_to, backup_url = "http://127.0.0.1:8080", backup_data_dir;
+  std::string backup_token = std::getenv("BRIDGELINE_TOKEN") ? std::getenv("BRIDGELINE_TOKEN") : "";
+  auto* backup = app.add_subcommand("backup", "Take a consistent backup, online or offline");
+  backup->add_option("--to", backup_to, "Directory to create with the backup")->required();
+  backup->add_option("--url", backup_url, "The running broker (online backup)")->capture_default_str();
+  backup->add_option("--token", backup_token, "An ops token (default: $BRIDGELINE_TOKEN)");
+  backup->add_option("--data-dir", backup_data_dir, "Back up a stopped broker's data directory instead");
+
+  std::string restore_from, restore_data_dir;
+  auto* restore = app.add_subcommand("restore", "Restore a backup into an empty data directory (broker stopped)");
+  restore->add_option("--from", restore_from, "The backup directory")->required();
+  restore->add_option("--data-dir", restore_data_dir, "The data directory to restore into")->required();
+
   CLI11_PARSE(app, argc, argv);
+  if (*backup) return Backup(backup_to, backup_url, backup_token, backup_data_dir);
+  if (*restore) return Restore(restore_from, restore_data_dir);
   if (*serve) return Serve(config_path, listen, data_dir);
   if (*check) return CheckConfig(check_path);
   if (*hash) {

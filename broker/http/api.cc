@@ -157,6 +157,26 @@ void Api::Handle(Request&& request, Respond respond) {
     return respond(ProblemFor(Status::Unauthenticated("a valid bearer token is required (Authorization: Bearer <token>)")));
   }
 
+  if (path == "/v1/admin/backup") {
+    if (method != bhttp::verb::post) return method_not_allowed("POST");
+    if (caller->side != v1::OPS) return respond(ProblemFor(Status::PermissionDenied("backups need an ops token")));
+    v1::BackupRequest backup;
+    Status parsed = ParseBody(request, &backup);
+    if (!parsed.ok()) return respond(ProblemFor(parsed));
+    if (backup.to().empty() || backup.to().front() != '/') {
+      return respond(ProblemFor(Status::InvalidArgument("must be an absolute path", "to")));
+    }
+    return boost::asio::post(readers_, [this, backup = std::move(backup), respond = std::move(respond)] {
+      v1::BackupResult result;
+      result.set_last_sequence(store_->last_sequence());
+      Status taken = store_->Checkpoint(backup.to());
+      if (!taken.ok()) return respond(ProblemFor(taken));
+      result.set_path(backup.to());
+      spdlog::info("backup taken to {} (log sequence {})", backup.to(), result.last_sequence());
+      respond(Json(201, result));
+    });
+  }
+
   static const RE2 kCase(R"(^/v1/escalations/([A-Za-z0-9-]+)$)");
   static const RE2 kCaseEvents(R"(^/v1/escalations/([A-Za-z0-9-]+)/events$)");
   std::string case_id;

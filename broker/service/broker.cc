@@ -21,6 +21,7 @@ struct Broker::Request {
   std::string case_id;
   std::string connector;
   std::string remote_ref;
+  std::string outbox_key;
   v1::Actor actor;
   std::optional<Idempotency> idempotency;
   Done done;
@@ -102,8 +103,9 @@ void Broker::Handle(std::string case_id, v1::EventRequest request, v1::Actor act
   Enqueue(std::move(item));
 }
 
-void Broker::Forwarded(std::string case_id, std::string connector, std::string remote_ref) {
+void Broker::Forwarded(std::string case_id, std::string connector, std::string remote_ref, std::string outbox_key) {
   auto item = std::make_unique<Request>();
+  item->outbox_key = std::move(outbox_key);
   item->kind = Request::Kind::kForwarded;
   item->case_id = std::move(case_id);
   item->connector = std::move(connector);
@@ -195,11 +197,18 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
         break;
     }
     if (!outcome.ok()) {
+      if (request->kind == Request::Kind::kForwarded && !request->outbox_key.empty()) {
+        // Already forwarded (or closed): the delivery is done all the same.
+        store::Mutation done_delivery;
+        done_delivery.delivered_outbox_keys.push_back(request->outbox_key);
+        mutations.push_back(std::move(done_delivery));
+      }
       if (request->done) request->done({outcome.status(), {}, {}});
       continue;
     }
     engine::Outcome result = std::move(*outcome);
     std::size_t index = add_mutation(std::move(result));
+    if (!request->outbox_key.empty()) mutations[index].delivered_outbox_keys.push_back(request->outbox_key);
     // The mutation took the events; keep the rest of the outcome for the answer.
     if (request->idempotency) {
       claimed[request->idempotency->organization + '\0' + request->idempotency->key] = index;

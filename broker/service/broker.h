@@ -68,7 +68,10 @@ class Broker {
                 std::optional<Idempotency> idempotency, Done done);
   void Handle(std::string case_id, bridgeline::v1::EventRequest request, bridgeline::v1::Actor actor,
               std::optional<Idempotency> idempotency, Done done);
-  void Forwarded(std::string case_id, std::string connector, std::string remote_ref);
+  // A connector delivered a case's escalation: records `forwarded` and removes the outbox
+  // entry `outbox_key` in the same write, so a crash in between repeats the delivery rather
+  // than losing the forwarding.
+  void Forwarded(std::string case_id, std::string connector, std::string remote_ref, std::string outbox_key);
 
   BrokerStats stats() const;
 

@@ -1,5 +1,6 @@
 #include "broker/store/store.h"
 
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -49,6 +50,18 @@ std::string CaseKey(const std::string& case_id) {
   return Store::NumberKey(engine::Engine::CaseNumber(case_id));
 }
 
+// Idempotency keys expire: compaction drops records past their expiry, so the family never
+// needs a sweep. Reads check the expiry too, since compaction runs when it likes.
+class ExpiredIdempotencyFilter : public rocksdb::CompactionFilter {
+ public:
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*, bool*) const override {
+    v1::IdempotencyRecord record;
+    if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) return false;
+    return FromTimestamp(record.expires_at()) < WallClockNow();
+  }
+  const char* Name() const override { return "bridgeline.ExpiredIdempotencyFilter"; }
+};
+
 }  // namespace
 
 std::string Store::NumberKey(std::uint64_t number) {
@@ -76,9 +89,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   options.IncreaseParallelism(2);
   options.max_background_jobs = 2;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  static ExpiredIdempotencyFilter expired_idempotency;
   for (const char* name : kFamilyNames) {
     rocksdb::ColumnFamilyOptions family_options;
     family_options.OptimizeLevelStyleCompaction(64 << 20);
+    if (std::string(name) == "idempotency") family_options.compaction_filter = &expired_idempotency;
     descriptors.emplace_back(name, family_options);
   }
   std::unique_ptr<Store> store(new Store());
@@ -116,7 +131,17 @@ Store::~Store() {
   }
 }
 
+Status Store::ResumeAfterFault() {
+  if (!write_fault_) return Status::Ok();
+  // After a failed synced write RocksDB refuses writes until told the fault is gone.
+  rocksdb::Status resumed = db_->Resume();
+  if (!resumed.ok()) return FromRocks(resumed, "resuming after a write fault");
+  write_fault_ = false;
+  return Status::Ok();
+}
+
 Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>* enqueued) {
+  BRIDGELINE_RETURN_IF_ERROR(ResumeAfterFault());
   rocksdb::WriteBatch batch;
   std::uint64_t sequence = last_sequence_;
   std::uint64_t next_case = next_case_number_;
@@ -156,6 +181,7 @@ Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>*
       idempotency.record.SerializeToString(&bytes);
       batch.Put(Family(kIdempotency), idempotency.organization + '\0' + idempotency.key, bytes);
     }
+    for (const auto& key : mutation->delivered_outbox_keys) batch.Delete(Family(kOutbox), key);
     next_case = std::max(next_case, mutation->next_case_number);
   }
   batch.Put(Family(kMeta), kLastSequenceKey, std::to_string(sequence));
@@ -165,6 +191,7 @@ Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>*
   sync.sync = true;
   rocksdb::Status status = db_->Write(sync, &batch);
   if (!status.ok()) {
+    write_fault_ = true;
     for (Mutation* mutation : mutations) {
       for (auto& event : mutation->events) event.clear_sequence();
     }
@@ -258,16 +285,21 @@ Status Store::ForEachOutbox(const std::string& connector, const std::function<bo
 }
 
 Status Store::RemoveOutbox(const std::string& key) {
+  BRIDGELINE_RETURN_IF_ERROR(ResumeAfterFault());
   rocksdb::WriteOptions sync;
   sync.sync = true;
-  return FromRocks(db_->Delete(sync, Family(kOutbox), key), "removing an outbox item");
+  rocksdb::Status status = db_->Delete(sync, Family(kOutbox), key);
+  write_fault_ = write_fault_ || !status.ok();
+  return FromRocks(status, "removing an outbox item");
 }
 
 Status Store::UpdateOutbox(const OutboxEntry& entry) {
+  BRIDGELINE_RETURN_IF_ERROR(ResumeAfterFault());
   rocksdb::WriteOptions sync;
   sync.sync = true;
-  return FromRocks(db_->Put(sync, Family(kOutbox), entry.key, entry.item.SerializeAsString()),
-                   "updating an outbox item");
+  rocksdb::Status status = db_->Put(sync, Family(kOutbox), entry.key, entry.item.SerializeAsString());
+  write_fault_ = write_fault_ || !status.ok();
+  return FromRocks(status, "updating an outbox item");
 }
 
 Result<std::optional<v1::IdempotencyRecord>> Store::GetIdempotency(const std::string& organization,
@@ -278,7 +310,28 @@ Result<std::optional<v1::IdempotencyRecord>> Store::GetIdempotency(const std::st
   BRIDGELINE_RETURN_IF_ERROR(FromRocks(status, "reading an idempotency key"));
   v1::IdempotencyRecord record;
   BRIDGELINE_RETURN_IF_ERROR(Parse(bytes, &record, "an idempotency record"));
+  if (FromTimestamp(record.expires_at()) < WallClockNow()) return std::optional<v1::IdempotencyRecord>();
   return std::optional<v1::IdempotencyRecord>(std::move(record));
+}
+
+Status Store::Restore(const std::string& backup_dir, const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (!fs::exists(fs::path(backup_dir) / "CURRENT", error)) {
+    return Status::InvalidArgument("'" + backup_dir + "' is not a Bridgeline backup (no CURRENT file)");
+  }
+  if (fs::exists(data_dir, error) && !fs::is_empty(data_dir, error)) {
+    return Status::FailedPrecondition("'" + data_dir + "' is not empty; restore into an empty directory");
+  }
+  // Check the backup opens and is of our format before copying it into place.
+  {
+    auto opened = Open(backup_dir);
+    if (!opened.ok()) return opened.status();
+  }
+  fs::create_directories(data_dir, error);
+  fs::copy(backup_dir, data_dir, fs::copy_options::recursive, error);
+  if (error) return Status::Unavailable("copying '" + backup_dir + "' to '" + data_dir + "': " + error.message());
+  return Status::Ok();
 }
 
 Status Store::Checkpoint(const std::string& dir) {

@@ -48,6 +48,8 @@ struct Mutation {
     bridgeline::v1::IdempotencyRecord record;
   };
   std::vector<Idempotency> idempotency;
+  // Outbox entries whose delivery this mutation records (a forwarding), removed with it.
+  std::vector<std::string> delivered_outbox_keys;
   // Set when the engine opened cases: the next case number to hand out.
   std::uint64_t next_case_number = 0;
 };
@@ -97,8 +99,11 @@ class Store {
   std::uint64_t next_case_number() const { return next_case_number_; }
   std::uint64_t last_sequence() const { return last_sequence_; }
 
-  // A consistent copy of the database in `dir`, taken while it runs (RocksDB checkpoint).
+  // A consistent copy of the database in `dir` (which must not exist), taken while it runs:
+  // a RocksDB checkpoint, hard links where it can.
   Status Checkpoint(const std::string& dir);
+  // Copies a checkpoint taken by Checkpoint into the empty `data_dir`, after checking it opens.
+  static Status Restore(const std::string& backup_dir, const std::string& data_dir);
 
   // Big-endian, so keys sort as numbers.
   static std::string NumberKey(std::uint64_t number);
@@ -106,11 +111,14 @@ class Store {
 
  private:
   Store() = default;
+  // After a failed write, asks RocksDB to resume before the next one.
+  Status ResumeAfterFault();
   rocksdb::ColumnFamilyHandle* Family(int index) const { return families_[index]; }
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
   std::uint64_t next_case_number_ = 1;
+  std::atomic<bool> write_fault_{false};
   std::atomic<std::uint64_t> last_sequence_{0};
 };
 

@@ -85,6 +85,8 @@ class Dispatcher::Lane {
         entry.item.set_last_error(result.error);
         entry.item.set_attempts(entry.item.attempts() + 1);
         (void)store_->UpdateOutbox(entry);
+      } else if (Forwards(entry.item)) {
+        forwarded_(entry.item.event().case_id(), name_, result.remote_ref, entry.key);
       } else {
         Status removed = store_->RemoveOutbox(entry.key);
         if (!removed.ok()) {
@@ -93,13 +95,19 @@ class Dispatcher::Lane {
           wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
           continue;  // delivered again later: at least once
         }
-        if (entry.item.event().type() == v1::EventType::escalated && forwarded_) {
-          forwarded_(entry.item.event().case_id(), name_, result.remote_ref);
-        }
       }
       std::lock_guard lock(mutex_);
       queue_.pop_front();
     }
+  }
+
+  // Whether delivering this item forwards the case to the client's desk.
+  bool Forwards(const v1::OutboxItem& item) const {
+    if (!forwarded_ || item.event().type() != v1::EventType::escalated) return false;
+    auto contract = contracts_.find(item.case_state().contract());
+    if (contract == contracts_.end()) return false;
+    const auto& connectors = contract->second.connectors();
+    return std::find(connectors.begin(), connectors.end(), name_) != connectors.end();
   }
 
   DeliveryResult Deliver(v1::OutboxItem item) {

@@ -22,9 +22,10 @@ namespace bridgeline::connectors {
 
 class Dispatcher {
  public:
-  // Called from a lane when a case's escalation reached one of its contract's connectors.
+  // Called from a lane when a case's escalation reached one of its contract's connectors. The
+  // callee removes the outbox entry `outbox_key` together with recording the forwarding.
   using Forwarded = std::function<void(const std::string& case_id, const std::string& connector,
-                                       const std::string& remote_ref)>;
+                                       const std::string& remote_ref, const std::string& outbox_key)>;
 
   // Builds every configured connector through the registry.
   static Result<std::unique_ptr<Dispatcher>> Create(const bridgeline::v1::BrokerConfig& config,

@@ -11,13 +11,13 @@
 
 #include "bridgeline/v1/api.pb.h"
 #include "tests/support/broker_process.h"
-#include "tests/support/http_client.h"
+#include "broker/http/client.h"
 
 namespace {
 
 using bridgeline::testing::BrokerProcess;
-using bridgeline::testing::HttpClient;
-using bridgeline::testing::HttpResponse;
+using bridgeline::http::HttpClient;
+using bridgeline::http::HttpResponse;
 namespace v1 = bridgeline::v1;
 
 const std::map<std::string, std::string> kOutsourcer = {{"Authorization", "Bearer demo-outsourcer-token"}};

@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "tests/support/http_client.h"
+#include "broker/http/client.h"
 
 namespace bridgeline::testing {
 
@@ -58,7 +58,7 @@ BrokerProcess::BrokerProcess(std::string config, std::string data_dir, unsigned 
     std::string text = output();
     if (std::regex_search(text, match, kListening)) {
       port_ = static_cast<unsigned short>(std::stoi(match[1]));
-      HttpClient client("127.0.0.1", port_);
+      http::HttpClient client("127.0.0.1", port_);
       if (client.Request("GET", "/readyz").status == 200) return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -1,4 +1,4 @@
-#include "tests/support/http_client.h"
+#include "broker/http/client.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -7,7 +7,7 @@
 #include <boost/beast/http.hpp>
 #include <optional>
 
-namespace bridgeline::testing {
+namespace bridgeline::http {
 
 namespace beast = boost::beast;
 namespace net = boost::asio;
@@ -18,6 +18,8 @@ struct HttpClient::Impl {
   std::string host;
   unsigned short port;
   std::chrono::milliseconds timeout;
+  bool retry_stale = true;
+  bool reused = false;  // the connection already carried a request
   net::io_context io;
   std::optional<beast::tcp_stream> stream;
   beast::flat_buffer buffer;
@@ -50,13 +52,16 @@ struct HttpClient::Impl {
   HttpResponse Exchange(http::request<http::string_body>& request, bool retry) {
     HttpResponse response;
     if (!stream && !Connect(&response.error)) return response;
+    const bool was_reused = reused;
+    reused = true;
     beast::error_code code = RunWithTimeout([&](auto handler) { http::async_write(*stream, request, handler); });
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 << 20);
     if (!code) code = RunWithTimeout([&](auto handler) { http::async_read(*stream, buffer, parser, handler); });
     if (code) {
       stream.reset();
-      if (retry) return Exchange(request, false);
+      reused = false;
+      if (retry && retry_stale && was_reused) return Exchange(request, false);
       response.error = code.message();
       return response;
     }
@@ -68,16 +73,21 @@ struct HttpClient::Impl {
       response.headers[name] = std::string(field.value());
     }
     response.body = std::move(message.body());
-    if (!message.keep_alive()) stream.reset();
+    if (!message.keep_alive()) {
+      stream.reset();
+      reused = false;
+    }
     return response;
   }
 };
 
-HttpClient::HttpClient(std::string host, unsigned short port, std::chrono::milliseconds timeout)
+HttpClient::HttpClient(std::string host, unsigned short port, std::chrono::milliseconds timeout,
+                       bool retry_stale)
     : impl_(std::make_unique<Impl>()) {
   impl_->host = std::move(host);
   impl_->port = port;
   impl_->timeout = timeout;
+  impl_->retry_stale = retry_stale;
 }
 
 HttpClient::~HttpClient() = default;
@@ -99,6 +109,7 @@ HttpResponse HttpClient::Request(const std::string& method, const std::string& t
 HttpResponse HttpClient::Raw(const std::string& bytes) {
   HttpResponse response;
   impl_->stream.reset();
+  impl_->reused = false;
   if (!impl_->Connect(&response.error)) return response;
   beast::error_code code = impl_->RunWithTimeout(
       [&](auto handler) { net::async_write(*impl_->stream, net::buffer(bytes), handler); });
@@ -118,4 +129,4 @@ HttpResponse HttpClient::Raw(const std::string& bytes) {
   return response;
 }
 
-}  // namespace bridgeline::testing
+}  // namespace bridgeline::http

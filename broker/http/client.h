@@ -1,4 +1,5 @@
-// A small synchronous HTTP/1.1 client over loopback, for tests and benchmarks.
+// A small synchronous HTTP/1.1 client: what the command line (backup, tail) and the tests use
+// to talk to a broker. One keep-alive connection, a deadline on every exchange.
 #pragma once
 
 #include <chrono>
@@ -6,7 +7,7 @@
 #include <memory>
 #include <string>
 
-namespace bridgeline::testing {
+namespace bridgeline::http {
 
 struct HttpResponse {
   int status = 0;  // 0 when the connection failed or was closed without an answer
@@ -15,11 +16,13 @@ struct HttpResponse {
   std::string error;
 };
 
-// One keep-alive connection; reconnects when the server closed it.
+// One keep-alive connection. When `retry_stale` is set, a request that fails on a reused
+// connection is sent once more on a fresh one (the server may have closed an idle connection);
+// callers that must not send a request twice (crash tests) turn it off.
 class HttpClient {
  public:
   HttpClient(std::string host, unsigned short port,
-             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+             std::chrono::milliseconds timeout = std::chrono::seconds(10), bool retry_stale = true);
   ~HttpClient();
 
   HttpResponse Request(const std::string& method, const std::string& target,
@@ -33,4 +36,4 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace bridgeline::testing
+}  // namespace bridgeline::http
