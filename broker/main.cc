@@ -50,7 +50,7 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
     return 2;
   }
   const auto started = std::chrono::steady_clock::now();
-  auto store = store::Store::Open(config->storage().data_dir() + "/db");
+  auto store = store::Store::Open(config->storage().data_dir() + "/db", config->storage().min_free_bytes());
   if (!store.ok()) {
     spdlog::critical("{}", store.status().ToString());
     return 1;

@@ -416,6 +416,7 @@ void ApplyDefaults(v1::BrokerConfig* config) {
   if (!server->has_idle_timeout()) server->mutable_idle_timeout()->set_seconds(60);
   if (!server->has_idempotency_ttl()) server->mutable_idempotency_ttl()->set_seconds(24 * 3600);
   if (config->storage().data_dir().empty()) config->mutable_storage()->set_data_dir("./var");
+  if (!config->storage().has_min_free_bytes()) config->mutable_storage()->set_min_free_bytes(256ull << 20);
   if (config->logging().level().empty()) config->mutable_logging()->set_level("info");
   for (auto& calendar : *config->mutable_calendars()) {
     if (calendar.time_zone().empty()) calendar.set_time_zone("UTC");

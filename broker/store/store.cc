@@ -78,29 +78,15 @@ std::uint64_t Store::KeyNumber(std::string_view key) {
   return number;
 }
 
-Result<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64_t min_free_bytes) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) return Status::Unavailable("cannot create data directory '" + dir + "': " + error.message());
-
-  rocksdb::DBOptions options;
-  options.create_if_missing = true;
-  options.create_missing_column_families = true;
-  options.IncreaseParallelism(2);
-  options.max_background_jobs = 2;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  static ExpiredIdempotencyFilter expired_idempotency;
-  for (const char* name : kFamilyNames) {
-    rocksdb::ColumnFamilyOptions family_options;
-    family_options.OptimizeLevelStyleCompaction(64 << 20);
-    if (std::string(name) == "idempotency") family_options.compaction_filter = &expired_idempotency;
-    descriptors.emplace_back(name, family_options);
-  }
   std::unique_ptr<Store> store(new Store());
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status opened = rocksdb::DB::Open(options, dir, descriptors, &store->families_, &db);
-  if (!opened.ok()) return FromRocks(opened, "opening '" + dir + "'");
-  store->db_.reset(db);
+  store->dir_ = dir;
+  store->min_free_bytes_ = min_free_bytes;
+  BRIDGELINE_RETURN_IF_ERROR(store->OpenDatabase());
+  rocksdb::DB* db = store->db_.get();
 
   std::string value;
   rocksdb::Status read = db->Get(rocksdb::ReadOptions(), store->Family(kMeta), kFormatKey, &value);
@@ -124,24 +110,61 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   return store;
 }
 
-Store::~Store() {
-  if (db_) {
-    for (auto* family : families_) db_->DestroyColumnFamilyHandle(family);
-    db_->Close();
+Status Store::OpenDatabase() {
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.IncreaseParallelism(2);
+  options.max_background_jobs = 2;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  static ExpiredIdempotencyFilter expired_idempotency;
+  for (const char* name : kFamilyNames) {
+    rocksdb::ColumnFamilyOptions family_options;
+    family_options.OptimizeLevelStyleCompaction(64 << 20);
+    if (std::string(name) == "idempotency") family_options.compaction_filter = &expired_idempotency;
+    descriptors.emplace_back(name, family_options);
   }
+  rocksdb::DB* db = nullptr;
+  families_.clear();
+  rocksdb::Status opened = rocksdb::DB::Open(options, dir_, descriptors, &families_, &db);
+  if (!opened.ok()) return FromRocks(opened, "opening '" + dir_ + "'");
+  db_.reset(db);
+  return Status::Ok();
 }
 
-Status Store::ResumeAfterFault() {
+void Store::CloseDatabase() {
+  if (!db_) return;
+  for (auto* family : families_) db_->DestroyColumnFamilyHandle(family);
+  families_.clear();
+  db_->Close();
+  db_.reset();
+}
+
+Store::~Store() { CloseDatabase(); }
+
+Status Store::ReadyToWrite() {
+  if (min_free_bytes_ > 0) {
+    std::error_code error;
+    auto space = std::filesystem::space(dir_, error);
+    if (!error && space.available < min_free_bytes_) {
+      return Status::Unavailable("storage: only " + std::to_string(space.available >> 20) + " MiB free in '" + dir_ +
+                                 "', under storage.min_free_bytes (" + std::to_string(min_free_bytes_ >> 20) +
+                                 " MiB); writes resume when space is freed");
+    }
+  }
   if (!write_fault_) return Status::Ok();
-  // After a failed synced write RocksDB refuses writes until told the fault is gone.
-  rocksdb::Status resumed = db_->Resume();
-  if (!resumed.ok()) return FromRocks(resumed, "resuming after a write fault");
+  std::unique_lock exclusive(reopen_mutex_);
+  if (!write_fault_) return Status::Ok();  // another writer reopened it meanwhile
+  CloseDatabase();
+  Status reopened = OpenDatabase();
+  if (!reopened.ok()) return Status::Unavailable("storage: reopening after a write fault: " + reopened.message());
   write_fault_ = false;
   return Status::Ok();
 }
 
 Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>* enqueued) {
-  BRIDGELINE_RETURN_IF_ERROR(ResumeAfterFault());
+  BRIDGELINE_RETURN_IF_ERROR(ReadyToWrite());
+  std::shared_lock shared(reopen_mutex_);
   rocksdb::WriteBatch batch;
   std::uint64_t sequence = last_sequence_;
   std::uint64_t next_case = next_case_number_;
@@ -206,6 +229,7 @@ Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>*
 }
 
 Result<std::optional<v1::Case>> Store::GetCase(const std::string& case_id) {
+  std::shared_lock shared(reopen_mutex_);
   if (engine::Engine::CaseNumber(case_id) == 0) return std::optional<v1::Case>();
   std::string bytes;
   rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), Family(kCases), CaseKey(case_id), &bytes);
@@ -217,6 +241,7 @@ Result<std::optional<v1::Case>> Store::GetCase(const std::string& case_id) {
 }
 
 Result<std::vector<v1::Event>> Store::GetEvents(const std::string& case_id) {
+  std::shared_lock shared(reopen_mutex_);
   std::vector<v1::Event> events;
   std::string prefix = CaseKey(case_id);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Family(kEvents)));
@@ -230,6 +255,7 @@ Result<std::vector<v1::Event>> Store::GetEvents(const std::string& case_id) {
 }
 
 Status Store::ForEachOpenCase(const std::function<Status(v1::Case&&)>& visit) {
+  std::shared_lock shared(reopen_mutex_);
   std::unique_ptr<rocksdb::Iterator> open(db_->NewIterator(rocksdb::ReadOptions(), Family(kOpenCases)));
   std::unique_ptr<rocksdb::Iterator> cases(db_->NewIterator(rocksdb::ReadOptions(), Family(kCases)));
   // Both families are ordered by case number, so one forward pass over each suffices.
@@ -248,6 +274,7 @@ Status Store::ForEachOpenCase(const std::function<Status(v1::Case&&)>& visit) {
 
 Status Store::ForEachCaseNewestFirst(std::uint64_t before,
                                      const std::function<bool(const v1::Case&)>& visit) {
+  std::shared_lock shared(reopen_mutex_);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Family(kCases)));
   if (before == 0) {
     it->SeekToLast();
@@ -263,6 +290,7 @@ Status Store::ForEachCaseNewestFirst(std::uint64_t before,
 }
 
 Status Store::ForEachLogEntry(std::uint64_t after, const std::function<bool(const v1::Event&)>& visit) {
+  std::shared_lock shared(reopen_mutex_);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Family(kLog)));
   for (it->Seek(NumberKey(after + 1)); it->Valid(); it->Next()) {
     v1::Event event;
@@ -273,6 +301,7 @@ Status Store::ForEachLogEntry(std::uint64_t after, const std::function<bool(cons
 }
 
 Status Store::ForEachOutbox(const std::string& connector, const std::function<bool(OutboxEntry&&)>& visit) {
+  std::shared_lock shared(reopen_mutex_);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Family(kOutbox)));
   std::string prefix = connector.empty() ? std::string() : connector + '\0';
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
@@ -285,7 +314,8 @@ Status Store::ForEachOutbox(const std::string& connector, const std::function<bo
 }
 
 Status Store::RemoveOutbox(const std::string& key) {
-  BRIDGELINE_RETURN_IF_ERROR(ResumeAfterFault());
+  BRIDGELINE_RETURN_IF_ERROR(ReadyToWrite());
+  std::shared_lock shared(reopen_mutex_);
   rocksdb::WriteOptions sync;
   sync.sync = true;
   rocksdb::Status status = db_->Delete(sync, Family(kOutbox), key);
@@ -294,7 +324,8 @@ Status Store::RemoveOutbox(const std::string& key) {
 }
 
 Status Store::UpdateOutbox(const OutboxEntry& entry) {
-  BRIDGELINE_RETURN_IF_ERROR(ResumeAfterFault());
+  BRIDGELINE_RETURN_IF_ERROR(ReadyToWrite());
+  std::shared_lock shared(reopen_mutex_);
   rocksdb::WriteOptions sync;
   sync.sync = true;
   rocksdb::Status status = db_->Put(sync, Family(kOutbox), entry.key, entry.item.SerializeAsString());
@@ -304,6 +335,7 @@ Status Store::UpdateOutbox(const OutboxEntry& entry) {
 
 Result<std::optional<v1::IdempotencyRecord>> Store::GetIdempotency(const std::string& organization,
                                                                    const std::string& key) {
+  std::shared_lock shared(reopen_mutex_);
   std::string bytes;
   rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), Family(kIdempotency), organization + '\0' + key, &bytes);
   if (status.IsNotFound()) return std::optional<v1::IdempotencyRecord>();
@@ -335,6 +367,7 @@ Status Store::Restore(const std::string& backup_dir, const std::string& data_dir
 }
 
 Status Store::Checkpoint(const std::string& dir) {
+  std::shared_lock shared(reopen_mutex_);
   rocksdb::Checkpoint* checkpoint = nullptr;
   BRIDGELINE_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &checkpoint), "checkpoint"));
   std::unique_ptr<rocksdb::Checkpoint> owned(checkpoint);

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -65,7 +66,7 @@ class Store {
 
   // Opens (creating if needed) the database under `dir`. Refuses a database written in
   // another format version.
-  static Result<std::unique_ptr<Store>> Open(const std::string& dir);
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, std::uint64_t min_free_bytes = 0);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -111,10 +112,17 @@ class Store {
 
  private:
   Store() = default;
-  // After a failed write, asks RocksDB to resume before the next one.
-  Status ResumeAfterFault();
+  Status OpenDatabase();
+  void CloseDatabase();
+  // Before a write: refuses it while the disk is nearly full, and after a failed write reopens
+  // the database (RocksDB replays its WAL) rather than write through a writer that failed.
+  Status ReadyToWrite();
   rocksdb::ColumnFamilyHandle* Family(int index) const { return families_[index]; }
 
+  std::string dir_;
+  std::uint64_t min_free_bytes_ = 0;
+  // Shared by every operation; exclusive only to reopen after a write fault.
+  mutable std::shared_mutex reopen_mutex_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
   std::uint64_t next_case_number_ = 1;

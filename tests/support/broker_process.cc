@@ -29,8 +29,8 @@ std::string BrokerProcess::TempDir(const std::string& name) {
   return dir.string();
 }
 
-BrokerProcess::BrokerProcess(std::string config, std::string data_dir, unsigned short port) {
-  log_path_ = data_dir + ".log";
+BrokerProcess::BrokerProcess(std::string config, std::string data_dir, unsigned short port, std::string log_path) {
+  log_path_ = log_path.empty() ? data_dir + ".log" : log_path;
   std::string listen = "127.0.0.1:" + std::to_string(port);
   pid_ = ::fork();
   if (pid_ == 0) {

@@ -12,7 +12,8 @@ class BrokerProcess {
  public:
   // Starts `bridgeline serve --config <config> --data-dir <data_dir> --listen 127.0.0.1:<port>`
   // (port 0: a free one) and waits until it says where it listens and /readyz answers 200.
-  BrokerProcess(std::string config, std::string data_dir, unsigned short port = 0);
+  // Its output goes to `log_path` (default: beside the data directory).
+  BrokerProcess(std::string config, std::string data_dir, unsigned short port = 0, std::string log_path = {});
   ~BrokerProcess();  // SIGKILL if still running
 
   bool running() const { return pid_ > 0; }
