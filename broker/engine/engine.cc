@@ -113,9 +113,71 @@ std::uint64_t Engine::CaseNumber(std::string_view id) {
   return number;
 }
 
-const v1::Case* Engine::Find(std::string_view case_id) const {
-  auto found = cases_.find(CaseNumber(case_id));
-  return found == cases_.end() ? nullptr : &found->second;
+std::optional<v1::Case> Engine::Find(std::string_view case_id) const {
+  v1::Case state;
+  if (!Load(CaseNumber(case_id), &state)) return std::nullopt;
+  return state;
+}
+
+bool Engine::Load(std::uint64_t number, v1::Case* state) const {
+  auto found = cases_.find(number);
+  if (found == cases_.end()) return false;
+  // The engine wrote these bytes itself; they always parse.
+  return state->ParseFromString(found->second.bytes);
+}
+
+std::array<Engine::ClockMark, 6> Engine::MarksOf(const v1::Case& state) {
+  std::array<ClockMark, 6> marks;
+  for (const auto& clock : state.clocks()) {
+    if (clock.state() != v1::Clock::RUNNING || clock.kind() < 1 || clock.kind() > 5) continue;
+    ClockMark& mark = marks[clock.kind()];
+    if (clock.has_warn_at() && !clock.warned()) mark.warn_at = FromTimestamp(clock.warn_at());
+    if (clock.has_due_at() && !clock.breached()) mark.due_at = FromTimestamp(clock.due_at());
+  }
+  return marks;
+}
+
+// Only marks that moved get new heap entries; entries for old times go stale and are skipped.
+void Engine::IndexMarks(std::uint64_t number, const std::array<ClockMark, 6>& marks,
+                        const std::array<ClockMark, 6>* before) {
+  for (std::uint8_t kind = 1; kind < marks.size(); ++kind) {
+    const ClockMark& mark = marks[kind];
+    if (mark.warn_at != kNone && (before == nullptr || (*before)[kind].warn_at != mark.warn_at)) {
+      PushDeadline({mark.warn_at, number, kind, 0});
+    }
+    if (mark.due_at != kNone && (before == nullptr || (*before)[kind].due_at != mark.due_at)) {
+      PushDeadline({mark.due_at, number, kind, 1});
+    }
+  }
+}
+
+void Engine::Save(std::uint64_t number, const v1::Case& state, Outcome* outcome) {
+  auto found = cases_.find(number);
+  if (!IsOpen(state.status())) {
+    if (found != cases_.end()) {
+      IndexRepeatKeys(state, number, false);
+      cases_.erase(found);
+    }
+    state.SerializeToString(&outcome->state_bytes);
+    return;
+  }
+  const auto marks = MarksOf(state);
+  if (found == cases_.end()) {
+    found = cases_.emplace(number, OpenCase{}).first;
+    IndexRepeatKeys(state, number, true);
+    IndexMarks(number, marks, nullptr);
+  } else {
+    IndexMarks(number, marks, &found->second.marks);
+  }
+  found->second.marks = marks;
+  state.SerializeToString(&found->second.bytes);
+  outcome->state_bytes = found->second.bytes;
+  // Stale entries pile up as clocks stop; rebuild when they outnumber live ones by far.
+  if (deadlines_.size() > 4 * cases_.size() + 4096) {
+    deadlines_.clear();
+    deadlines_.shrink_to_fit();
+    for (const auto& [case_number, open] : cases_) IndexMarks(case_number, open.marks, nullptr);
+  }
 }
 
 std::vector<std::string> Engine::RepeatKeys(const ContractRules& rules, std::string_view contract,
@@ -130,10 +192,9 @@ std::vector<std::string> Engine::RepeatKeys(const ContractRules& rules, std::str
   return keys;
 }
 
-void Engine::IndexRepeatKeys(const v1::Case& state, bool add) {
+void Engine::IndexRepeatKeys(const v1::Case& state, std::uint64_t number, bool add) {
   const ContractRules* rules = rules_->Contract(state.contract());
   if (rules == nullptr) return;
-  std::uint64_t number = CaseNumber(state.id());
   for (const auto& key : RepeatKeys(*rules, state.contract(), state.customer().id(),
                                     state.tier1_ticket_id(), state.category())) {
     if (add) {
@@ -153,19 +214,6 @@ void Engine::PushDeadline(const Deadline& deadline) {
 void Engine::PopDeadline() {
   std::pop_heap(deadlines_.begin(), deadlines_.end(), std::greater<Deadline>());
   deadlines_.pop_back();
-}
-
-void Engine::IndexClocks(std::uint64_t number, const v1::Case& state) {
-  for (const auto& clock : state.clocks()) {
-    if (clock.state() != v1::Clock::RUNNING) continue;
-    auto kind = static_cast<std::uint8_t>(clock.kind());
-    if (clock.has_warn_at() && !clock.warned()) {
-      PushDeadline({FromTimestamp(clock.warn_at()), number, kind, 0});
-    }
-    if (clock.has_due_at() && !clock.breached()) {
-      PushDeadline({FromTimestamp(clock.due_at()), number, kind, 1});
-    }
-  }
 }
 
 v1::Event Engine::NewEvent(const v1::Case& state, Type type, const v1::Actor& actor,
@@ -189,32 +237,6 @@ void Engine::Commit(const ContractRules& rules, v1::Case* state, v1::Event event
     if (connector != event.connector()) outcome->deliveries.push_back({connector, index});
   }
   outcome->events.push_back(std::move(event));
-}
-
-// Re-indexes what a command changed and drops closed cases from memory.
-void Engine::Settle(std::uint64_t number, const Outcome& outcome) {
-  auto found = cases_.find(number);
-  if (found == cases_.end()) return;
-  if (!IsOpen(found->second.status())) {
-    IndexRepeatKeys(found->second, false);
-    cases_.erase(found);
-    return;
-  }
-  // Only clocks whose times moved need new index entries; the rest are already there.
-  bool clocks_moved = outcome.created;
-  for (const auto& event : outcome.events) {
-    if (event.type() != v1::EventType::comment && event.type() != v1::EventType::flag_exception &&
-        event.type() != v1::EventType::transfer && event.type() != v1::EventType::forwarded) {
-      clocks_moved = true;
-    }
-  }
-  if (clocks_moved) IndexClocks(number, found->second);
-  // Stale entries pile up as clocks stop; rebuild when they outnumber live ones by far.
-  if (deadlines_.size() > 4 * cases_.size() + 4096) {
-    deadlines_.clear();
-    deadlines_.shrink_to_fit();
-    for (const auto& [case_number, state] : cases_) IndexClocks(case_number, state);
-  }
 }
 
 Result<Outcome> Engine::Escalate(const v1::EscalateRequest& request, const v1::Actor& actor,
@@ -242,8 +264,8 @@ Result<Outcome> Engine::Escalate(const v1::EscalateRequest& request, const v1::A
                                     request.tier1_ticket_id(), request.category())) {
     auto found = repeat_keys_.find(key);
     if (found == repeat_keys_.end()) continue;
-    auto open = cases_.find(found->second);
-    if (open != cases_.end()) return RepeatContact(&open->second, *rules, request, actor, now);
+    v1::Case open;
+    if (Load(found->second, &open)) return RepeatContact(&open, *rules, request, actor, now);
   }
 
   const std::uint64_t number = next_case_number_;
@@ -281,10 +303,8 @@ Result<Outcome> Engine::Escalate(const v1::EscalateRequest& request, const v1::A
   *event.mutable_created() = std::move(created);
   Commit(*rules, &state, std::move(event), &outcome);
   ++next_case_number_;
-  auto [slot, inserted] = cases_.emplace(number, std::move(state));
-  IndexRepeatKeys(slot->second, true);
-  outcome.state = slot->second;
-  Settle(number, outcome);
+  Save(number, state, &outcome);
+  outcome.state = std::move(state);
   return outcome;
 }
 
@@ -305,20 +325,20 @@ Result<Outcome> Engine::RepeatContact(v1::Case* state, const ContractRules& rule
   v1::Priority raised = rules.RaiseByRules(facts, state->priority());
   if (raised != state->priority()) event.set_priority(raised);
   Commit(rules, state, std::move(event), &outcome);
-  outcome.state = *state;
-  Settle(CaseNumber(state->id()), outcome);
+  Save(CaseNumber(state->id()), *state, &outcome);
+  outcome.state = std::move(*state);
   return outcome;
 }
 
 Result<Outcome> Engine::Handle(std::string_view case_id, const v1::EventRequest& request,
                                const v1::Actor& actor, TimeMs now) {
-  auto found = cases_.find(CaseNumber(case_id));
-  const bool party = found != cases_.end() &&
-                     ((actor.side() == v1::OUTSOURCER && found->second.outsourcer() == actor.organization()) ||
-                      (actor.side() == v1::CLIENT && found->second.client() == actor.organization() &&
-                       found->second.status() != v1::NEW));
+  const std::uint64_t number = CaseNumber(case_id);
+  v1::Case state;
+  const bool party = Load(number, &state) &&
+                     ((actor.side() == v1::OUTSOURCER && state.outsourcer() == actor.organization()) ||
+                      (actor.side() == v1::CLIENT && state.client() == actor.organization() &&
+                       state.status() != v1::NEW));
   if (!party) return Status::NotFound("no open case " + std::string(case_id));
-  v1::Case& state = found->second;
   const ContractRules* rules = rules_->Contract(state.contract());
   if (rules == nullptr) return Status::Internal("case " + state.id() + " names an unknown contract");
 
@@ -388,16 +408,16 @@ Result<Outcome> Engine::Handle(std::string_view case_id, const v1::EventRequest&
 
   Outcome outcome;
   Commit(*rules, &state, std::move(event), &outcome);
-  outcome.state = state;
-  Settle(found->first, outcome);
+  Save(number, state, &outcome);
+  outcome.state = std::move(state);
   return outcome;
 }
 
 Result<Outcome> Engine::Forwarded(std::string_view case_id, const std::string& connector,
                                   const std::string& remote_ref, TimeMs now) {
-  auto found = cases_.find(CaseNumber(case_id));
-  if (found == cases_.end()) return Status::NotFound("no open case " + std::string(case_id));
-  v1::Case& state = found->second;
+  const std::uint64_t number = CaseNumber(case_id);
+  v1::Case state;
+  if (!Load(number, &state)) return Status::NotFound("no open case " + std::string(case_id));
   bool known = state.remote_refs().count(connector) > 0 && state.remote_refs().at(connector) == remote_ref;
   if (state.status() != v1::NEW && (remote_ref.empty() || known)) {
     return Status::FailedPrecondition("case " + state.id() + " is already forwarded");
@@ -412,8 +432,8 @@ Result<Outcome> Engine::Forwarded(std::string_view case_id, const std::string& c
   event.set_remote_ref(remote_ref);
   Outcome outcome;
   Commit(*rules, &state, std::move(event), &outcome);
-  outcome.state = state;
-  Settle(found->first, outcome);
+  Save(number, state, &outcome);
+  outcome.state = std::move(state);
   return outcome;
 }
 
@@ -422,13 +442,8 @@ std::optional<TimeMs> Engine::NextDeadline() {
     const Deadline& top = deadlines_.front();
     auto found = cases_.find(top.case_number);
     if (found != cases_.end()) {
-      const v1::Clock* clock = FindClock(found->second, static_cast<v1::ClockKind>(top.clock));
-      if (clock != nullptr && clock->state() == v1::Clock::RUNNING) {
-        bool live = top.breach ? (!clock->breached() && FromTimestamp(clock->due_at()) == top.at)
-                               : (!clock->warned() && clock->has_warn_at() &&
-                                  FromTimestamp(clock->warn_at()) == top.at);
-        if (live) return top.at;
-      }
+      const ClockMark& mark = found->second.marks[top.clock];
+      if ((top.breach ? mark.due_at : mark.warn_at) == top.at) return top.at;
     }
     PopDeadline();  // stale
   }
@@ -448,7 +463,8 @@ std::vector<Outcome> Engine::AdvanceClocks(TimeMs now) {
 }
 
 void Engine::Fire(const Deadline& deadline, std::vector<Outcome>* outcomes) {
-  v1::Case& state = cases_.at(deadline.case_number);
+  v1::Case state;
+  if (!Load(deadline.case_number, &state)) return;
   const ContractRules* rules = rules_->Contract(state.contract());
   if (rules == nullptr) return;
   auto kind = static_cast<v1::ClockKind>(deadline.clock);
@@ -502,26 +518,37 @@ void Engine::Fire(const Deadline& deadline, std::vector<Outcome>* outcomes) {
       Commit(*rules, &state, std::move(transfer), &outcome);
     }
   }
-  outcome.state = state;
-  Settle(deadline.case_number, outcome);
+  Save(deadline.case_number, state, &outcome);
+  outcome.state = std::move(state);
   outcomes->push_back(std::move(outcome));
 }
 
-void Engine::Restore(v1::Case state) {
+void Engine::Restore(const v1::Case& state) { RestoreParsed(state, state.SerializeAsString()); }
+
+void Engine::RestoreParsed(const v1::Case& state, std::string bytes) {
   std::uint64_t number = CaseNumber(state.id());
   Forget(state.id());
   if (!IsOpen(state.status())) return;
   next_case_number_ = std::max(next_case_number_, number + 1);
-  auto [slot, inserted] = cases_.emplace(number, std::move(state));
-  IndexRepeatKeys(slot->second, true);
-  IndexClocks(number, slot->second);
+  OpenCase& open = cases_[number];
+  open.bytes = std::move(bytes);
+  open.marks = MarksOf(state);
+  IndexRepeatKeys(state, number, true);
+  IndexMarks(number, open.marks, nullptr);
+}
+
+void Engine::Reserve(std::size_t open_cases) {
+  cases_.reserve(open_cases);
+  repeat_keys_.reserve(2 * open_cases);
+  deadlines_.reserve(4 * open_cases);
 }
 
 void Engine::Forget(std::string_view case_id) {
-  auto found = cases_.find(CaseNumber(case_id));
-  if (found == cases_.end()) return;
-  IndexRepeatKeys(found->second, false);
-  cases_.erase(found);
+  const std::uint64_t number = CaseNumber(case_id);
+  v1::Case state;
+  if (!Load(number, &state)) return;
+  IndexRepeatKeys(state, number, false);
+  cases_.erase(number);
 }
 
 }  // namespace bridgeline::engine

@@ -6,6 +6,8 @@
 // refused changes nothing.
 #pragma once
 
+#include <array>
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -32,6 +34,7 @@ struct Delivery {
 // What one accepted command did to one case.
 struct Outcome {
   bridgeline::v1::Case state;               // the case after the command
+  std::string state_bytes;                  // the same, serialized (what the store writes)
   std::vector<bridgeline::v1::Event> events;  // in order; sequences are assigned by the store
   std::vector<Delivery> deliveries;
   bool created = false;         // a new case (answered 201)
@@ -64,14 +67,18 @@ class Engine {
 
   // Recovery and rollback: put a stored open case back (replacing what the engine has), or
   // drop one. Closed cases are not kept.
-  void Restore(bridgeline::v1::Case state);
+  void Restore(const bridgeline::v1::Case& state);
+  // The same for a case already parsed from `bytes`, its stored form (recovery's fast path).
+  void RestoreParsed(const bridgeline::v1::Case& state, std::string bytes);
+  // Sizes the indexes for `open_cases` cases before a recovery restores them.
+  void Reserve(std::size_t open_cases);
   void Forget(std::string_view case_id);
   // Case numbers continue after the highest one ever stored.
   void SetNextCaseNumber(std::uint64_t next) { next_case_number_ = next; }
   std::uint64_t next_case_number() const { return next_case_number_; }
 
-  // An open case, or nullptr (closed or unknown cases live only in the store).
-  const bridgeline::v1::Case* Find(std::string_view case_id) const;
+  // An open case, or nothing (closed or unknown cases live only in the store).
+  std::optional<bridgeline::v1::Case> Find(std::string_view case_id) const;
   std::size_t open_cases() const { return cases_.size(); }
   // Entries in the deadline index, stale ones included until they are dropped.
   std::size_t pending_deadlines() const { return deadlines_.size(); }
@@ -102,6 +109,25 @@ class Engine {
   void PushDeadline(const Deadline& deadline);
   void PopDeadline();
 
+  // An open case is kept serialized (one allocation, a few hundred bytes) and parsed only when
+  // a command touches it; `marks` are its pending warning and breach times by ClockKind, so
+  // the deadline index is checked without parsing.
+  struct ClockMark {
+    TimeMs warn_at = kNone;
+    TimeMs due_at = kNone;
+  };
+  static constexpr TimeMs kNone = INT64_MIN;
+  struct OpenCase {
+    std::string bytes;
+    std::array<ClockMark, 6> marks;
+  };
+
+  bool Load(std::uint64_t number, bridgeline::v1::Case* state) const;
+  // Keeps `state` as the case's new version (or drops it when closed) and indexes what moved.
+  void Save(std::uint64_t number, const bridgeline::v1::Case& state, Outcome* outcome);
+  static std::array<ClockMark, 6> MarksOf(const bridgeline::v1::Case& state);
+  void IndexMarks(std::uint64_t number, const std::array<ClockMark, 6>& marks,
+                  const std::array<ClockMark, 6>* before);
   // Applies events built by a command and collects what to deliver.
   void Commit(const ContractRules& rules, bridgeline::v1::Case* state, bridgeline::v1::Event event,
               Outcome* outcome);
@@ -111,15 +137,13 @@ class Engine {
                                 const bridgeline::v1::EscalateRequest& request,
                                 const bridgeline::v1::Actor& actor, TimeMs now);
   void Fire(const Deadline& deadline, std::vector<Outcome>* outcomes);
-  void IndexClocks(std::uint64_t number, const bridgeline::v1::Case& state);
-  void IndexRepeatKeys(const bridgeline::v1::Case& state, bool add);
-  void Settle(std::uint64_t number, const Outcome& outcome);
+  void IndexRepeatKeys(const bridgeline::v1::Case& state, std::uint64_t number, bool add);
   std::vector<std::string> RepeatKeys(const ContractRules& rules, std::string_view contract,
                                       std::string_view customer, std::string_view ticket,
                                       std::string_view category) const;
 
   std::shared_ptr<const Rules> rules_;
-  std::unordered_map<std::uint64_t, bridgeline::v1::Case> cases_;
+  std::unordered_map<std::uint64_t, OpenCase> cases_;
   std::unordered_map<std::string, std::uint64_t> repeat_keys_;
   // A binary min-heap on `at`.
   std::vector<Deadline> deadlines_;

@@ -260,11 +260,14 @@ void Api::Escalate(const Caller& caller, Request&& request, Respond respond) {
   Caller who = caller;
   broker_->Escalate(std::move(escalate), std::move(actor), IdempotencyOf(caller, request, 201),
                     [this, who, respond](service::Answer answer) {
-                      AnswerWith(answer, respond, [&](const engine::Outcome& outcome) {
-                        unsigned status = outcome.repeat_contact ? 200 : 201;
-                        Response response = Json(status, View(who, outcome.state, nullptr, outcome.repeat_contact));
-                        if (status == 201) response.set(bhttp::field::location, "/v1/escalations/" + outcome.state.id());
-                        return response;
+                      // Rendering JSON is not the single writer's job: hand it to the pool.
+                      boost::asio::post(readers_, [this, who, respond, answer = std::move(answer)] {
+                        AnswerWith(answer, respond, [&](const engine::Outcome& outcome) {
+                          unsigned status = outcome.repeat_contact ? 200 : 201;
+                          Response response = Json(status, View(who, outcome.state, nullptr, outcome.repeat_contact));
+                          if (status == 201) response.set(bhttp::field::location, "/v1/escalations/" + outcome.state.id());
+                          return response;
+                        });
                       });
                     });
 }
@@ -286,8 +289,10 @@ void Api::PostEvent(const Caller& caller, const std::string& case_id, Request&& 
   Caller who = caller;
   broker_->Handle(case_id, std::move(event), std::move(actor), IdempotencyOf(caller, request, 200),
                   [this, who, respond](service::Answer answer) {
-                    AnswerWith(answer, respond, [&](const engine::Outcome& outcome) {
-                      return Json(200, View(who, outcome.state, &outcome.events, false));
+                    boost::asio::post(readers_, [this, who, respond, answer = std::move(answer)] {
+                      AnswerWith(answer, respond, [&](const engine::Outcome& outcome) {
+                        return Json(200, View(who, outcome.state, &outcome.events, false));
+                      });
                     });
                   });
 }

@@ -59,7 +59,8 @@ class Api {
   service::Broker* broker_;
   TimeMs idempotency_ttl_ms_;
   std::atomic<bool> ready_{false};
-  // Store reads may touch the disk, so they run here rather than on the I/O threads.
+  // Store reads may touch the disk, so they run here rather than on the I/O threads; answers
+  // from the broker are rendered here too, off its single writer thread.
   boost::asio::thread_pool readers_{2};
 };
 

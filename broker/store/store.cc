@@ -6,7 +6,13 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
+#include <thread>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "broker/common/time.h"
 #include "broker/engine/engine.h"
@@ -116,6 +122,8 @@ Status Store::OpenDatabase() {
   options.create_missing_column_families = true;
   options.IncreaseParallelism(2);
   options.max_background_jobs = 2;
+  // Bounds what a restart replays: past this, memtables are flushed and old WAL files dropped.
+  options.max_total_wal_size = 128 << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   static ExpiredIdempotencyFilter expired_idempotency;
   for (const char* name : kFamilyNames) {
@@ -162,26 +170,77 @@ Status Store::ReadyToWrite() {
   return Status::Ok();
 }
 
+namespace {
+
+// An OutboxItem spliced from already serialized parts: field 1 connector, 2 event,
+// 3 case_state, 5 enqueued_at. Byte-for-byte what OutboxItem::SerializeAsString would give.
+void AppendLengthDelimited(int field, std::string_view bytes, google::protobuf::io::CodedOutputStream* out) {
+  out->WriteTag(static_cast<std::uint32_t>(field << 3 | 2));
+  out->WriteVarint32(static_cast<std::uint32_t>(bytes.size()));
+  out->WriteRaw(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+// The stored form leaves the event out (it is in the log under `sequence`).
+std::string SpliceStoredOutboxItem(const std::string& connector, std::uint64_t sequence, const std::string& state,
+                                   const google::protobuf::Timestamp& enqueued_at) {
+  std::string item;
+  {
+    google::protobuf::io::StringOutputStream stream(&item);
+    google::protobuf::io::CodedOutputStream out(&stream);
+    AppendLengthDelimited(1, connector, &out);
+    AppendLengthDelimited(3, state, &out);
+    AppendLengthDelimited(5, enqueued_at.SerializeAsString(), &out);
+    out.WriteTag(7 << 3);
+    out.WriteVarint64(sequence);
+  }
+  return item;
+}
+
+// The form handed to a lane: the stored one with the event appended (field order is free).
+std::string WithEvent(std::string stored, const std::string& event) {
+  {
+    google::protobuf::io::StringOutputStream stream(&stored);
+    google::protobuf::io::CodedOutputStream out(&stream);
+    AppendLengthDelimited(2, event, &out);
+  }
+  return stored;
+}
+
+}  // namespace
+
 Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>* enqueued) {
   BRIDGELINE_RETURN_IF_ERROR(ReadyToWrite());
+  std::lock_guard writer(write_mutex_);
   std::shared_lock shared(reopen_mutex_);
-  rocksdb::WriteBatch batch;
+  if (!batch_) batch_ = std::make_unique<rocksdb::WriteBatch>();
+  rocksdb::WriteBatch& batch = *batch_;
+  batch.Clear();
   std::uint64_t sequence = last_sequence_;
   std::uint64_t next_case = next_case_number_;
   std::vector<OutboxEntry> written;
-  std::string bytes;
+  std::vector<std::string> event_bytes, case_bytes;
   for (Mutation* mutation : mutations) {
-    for (auto& event : mutation->events) {
+    event_bytes.resize(mutation->events.size());
+    for (std::size_t i = 0; i < mutation->events.size(); ++i) {
+      v1::Event& event = mutation->events[i];
       event.set_sequence(++sequence);
-      std::string case_key = CaseKey(event.case_id());
-      event.SerializeToString(&bytes);
-      batch.Put(Family(kEvents), case_key + NumberKey(event.case_version()), bytes);
-      batch.Put(Family(kLog), NumberKey(event.sequence()), bytes);
+      event.SerializeToString(&event_bytes[i]);
+      // The log holds the event; the case's index points into it.
+      batch.Put(Family(kEvents), CaseKey(event.case_id()) + NumberKey(event.case_version()),
+                NumberKey(event.sequence()));
+      batch.Put(Family(kLog), NumberKey(event.sequence()), event_bytes[i]);
     }
-    for (const auto& state : mutation->cases) {
+    const bool serialized = mutation->case_bytes.size() == mutation->cases.size();
+    case_bytes.resize(mutation->cases.size());
+    for (std::size_t i = 0; i < mutation->cases.size(); ++i) {
+      const v1::Case& state = mutation->cases[i];
       std::string key = CaseKey(state.id());
-      state.SerializeToString(&bytes);
-      batch.Put(Family(kCases), key, bytes);
+      if (serialized) {
+        case_bytes[i] = mutation->case_bytes[i];
+      } else {
+        state.SerializeToString(&case_bytes[i]);
+      }
+      batch.Put(Family(kCases), key, case_bytes[i]);
       if (state.status() == v1::CLOSED) {
         batch.Delete(Family(kOpenCases), key);
       } else {
@@ -189,17 +248,17 @@ Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>*
       }
     }
     for (const auto& delivery : mutation->deliveries) {
-      OutboxEntry entry;
       const v1::Event& event = mutation->events[delivery.event_index];
+      OutboxEntry entry;
       entry.key = delivery.connector + '\0' + NumberKey(event.sequence());
-      entry.item.set_connector(delivery.connector);
-      *entry.item.mutable_event() = event;
-      *entry.item.mutable_case_state() = mutation->cases[delivery.case_index];
-      *entry.item.mutable_enqueued_at() = event.at();
-      entry.item.SerializeToString(&bytes);
-      batch.Put(Family(kOutbox), entry.key, bytes);
+      entry.connector = delivery.connector;
+      std::string stored = SpliceStoredOutboxItem(delivery.connector, event.sequence(),
+                                                  case_bytes[delivery.case_index], event.at());
+      batch.Put(Family(kOutbox), entry.key, stored);
+      entry.item_bytes = WithEvent(std::move(stored), event_bytes[delivery.event_index]);
       written.push_back(std::move(entry));
     }
+    std::string bytes;
     for (const auto& idempotency : mutation->idempotency) {
       idempotency.record.SerializeToString(&bytes);
       batch.Put(Family(kIdempotency), idempotency.organization + '\0' + idempotency.key, bytes);
@@ -242,34 +301,109 @@ Result<std::optional<v1::Case>> Store::GetCase(const std::string& case_id) {
 
 Result<std::vector<v1::Event>> Store::GetEvents(const std::string& case_id) {
   std::shared_lock shared(reopen_mutex_);
-  std::vector<v1::Event> events;
+  std::vector<std::string> sequences;
   std::string prefix = CaseKey(case_id);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Family(kEvents)));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    v1::Event event;
-    BRIDGELINE_RETURN_IF_ERROR(Parse(it->value().ToString(), &event, "an event of " + case_id));
-    events.push_back(std::move(event));
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Family(kEvents)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      sequences.push_back(it->value().ToString());
+    }
+    BRIDGELINE_RETURN_IF_ERROR(FromRocks(it->status(), "reading events of " + case_id));
   }
-  BRIDGELINE_RETURN_IF_ERROR(FromRocks(it->status(), "reading events of " + case_id));
+  std::vector<rocksdb::Slice> keys(sequences.begin(), sequences.end());
+  std::vector<std::string> values;
+  std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(), Family(kLog));
+  std::vector<rocksdb::Status> statuses = db_->MultiGet(rocksdb::ReadOptions(), families, keys, &values);
+  std::vector<v1::Event> events(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    BRIDGELINE_RETURN_IF_ERROR(FromRocks(statuses[i], "reading an event of " + case_id));
+    BRIDGELINE_RETURN_IF_ERROR(Parse(values[i], &events[i], "an event of " + case_id));
+  }
   return events;
 }
 
-Status Store::ForEachOpenCase(const std::function<Status(v1::Case&&)>& visit) {
+Status Store::ForEachOpenCase(const std::function<Status(std::string&&)>& visit) {
   std::shared_lock shared(reopen_mutex_);
-  std::unique_ptr<rocksdb::Iterator> open(db_->NewIterator(rocksdb::ReadOptions(), Family(kOpenCases)));
-  std::unique_ptr<rocksdb::Iterator> cases(db_->NewIterator(rocksdb::ReadOptions(), Family(kCases)));
-  // Both families are ordered by case number, so one forward pass over each suffices.
-  for (open->SeekToFirst(); open->Valid(); open->Next()) {
-    cases->Seek(open->key());
-    if (!cases->Valid() || cases->key() != open->key()) {
-      return Status::Internal("storage: open case #" + std::to_string(KeyNumber(open->key().ToStringView())) +
-                              " has no state");
+  // A reader thread walks both families in key order (a merge join, no per-case seek); the
+  // caller's thread visits, so reading and the caller's work overlap on two cores.
+  constexpr std::size_t kChunk = 512;
+  constexpr std::size_t kChunksAhead = 8;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<std::vector<std::string>> chunks;
+  bool finished = false, cancelled = false;
+  Status read_status;
+
+  std::thread reader([&] {
+    Status status;
+    std::unique_ptr<rocksdb::Iterator> open(db_->NewIterator(rocksdb::ReadOptions(), Family(kOpenCases)));
+    std::unique_ptr<rocksdb::Iterator> cases(db_->NewIterator(rocksdb::ReadOptions(), Family(kCases)));
+    std::vector<std::string> chunk;
+    chunk.reserve(kChunk);
+    cases->SeekToFirst();
+    for (open->SeekToFirst(); open->Valid() && status.ok(); open->Next()) {
+      // Usually the next case is the open one; skip a few closed ones, seek past many.
+      for (int steps = 0; cases->Valid() && cases->key().compare(open->key()) < 0; ++steps) {
+        if (steps == 16) {
+          cases->Seek(open->key());
+          break;
+        }
+        cases->Next();
+      }
+      if (!cases->Valid() || cases->key() != open->key()) {
+        status = Status::Internal("storage: open case #" + std::to_string(KeyNumber(open->key().ToStringView())) +
+                                  " has no state");
+        break;
+      }
+      chunk.emplace_back(cases->value().data(), cases->value().size());
+      if (chunk.size() == kChunk) {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return chunks.size() < kChunksAhead || cancelled; });
+        if (cancelled) return;
+        chunks.push_back(std::move(chunk));
+        chunk.clear();
+        chunk.reserve(kChunk);
+        changed.notify_all();
+      }
     }
-    v1::Case state;
-    BRIDGELINE_RETURN_IF_ERROR(Parse(cases->value().ToString(), &state, "an open case"));
-    BRIDGELINE_RETURN_IF_ERROR(visit(std::move(state)));
+    if (status.ok()) status = FromRocks(open->status(), "reading open cases");
+    std::lock_guard lock(mutex);
+    if (!chunk.empty()) chunks.push_back(std::move(chunk));
+    read_status = status;
+    finished = true;
+    changed.notify_all();
+  });
+
+  Status visited;
+  while (visited.ok()) {
+    std::vector<std::string> chunk;
+    {
+      std::unique_lock lock(mutex);
+      changed.wait(lock, [&] { return finished || !chunks.empty(); });
+      if (chunks.empty()) break;
+      chunk = std::move(chunks.front());
+      chunks.pop_front();
+      changed.notify_all();
+    }
+    for (auto& state : chunk) {
+      visited = visit(std::move(state));
+      if (!visited.ok()) break;
+    }
   }
-  return FromRocks(open->status(), "reading open cases");
+  {
+    std::lock_guard lock(mutex);
+    cancelled = true;
+    changed.notify_all();
+  }
+  reader.join();
+  return visited.ok() ? read_status : visited;
+}
+
+std::uint64_t Store::EstimateOpenCases() {
+  std::shared_lock shared(reopen_mutex_);
+  std::uint64_t estimate = 0;
+  db_->GetIntProperty(Family(kOpenCases), "rocksdb.estimate-num-keys", &estimate);
+  return estimate;
 }
 
 Status Store::ForEachCaseNewestFirst(std::uint64_t before,
@@ -307,7 +441,13 @@ Status Store::ForEachOutbox(const std::string& connector, const std::function<bo
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     OutboxEntry entry;
     entry.key = it->key().ToString();
-    BRIDGELINE_RETURN_IF_ERROR(Parse(it->value().ToString(), &entry.item, "an outbox item"));
+    entry.connector = entry.key.substr(0, entry.key.find('\0'));
+    v1::OutboxItem item;
+    BRIDGELINE_RETURN_IF_ERROR(Parse(it->value().ToString(), &item, "an outbox item"));
+    std::string event;
+    BRIDGELINE_RETURN_IF_ERROR(FromRocks(
+        db_->Get(rocksdb::ReadOptions(), Family(kLog), NumberKey(item.sequence()), &event), "reading an outbox event"));
+    entry.item_bytes = WithEvent(it->value().ToString(), event);
     if (!visit(std::move(entry))) break;
   }
   return FromRocks(it->status(), "reading the outbox");
@@ -323,12 +463,15 @@ Status Store::RemoveOutbox(const std::string& key) {
   return FromRocks(status, "removing an outbox item");
 }
 
-Status Store::UpdateOutbox(const OutboxEntry& entry) {
+Status Store::UpdateOutbox(const std::string& key, const v1::OutboxItem& item) {
   BRIDGELINE_RETURN_IF_ERROR(ReadyToWrite());
   std::shared_lock shared(reopen_mutex_);
   rocksdb::WriteOptions sync;
   sync.sync = true;
-  rocksdb::Status status = db_->Put(sync, Family(kOutbox), entry.key, entry.item.SerializeAsString());
+  v1::OutboxItem stored = item;
+  stored.set_sequence(item.event().sequence());
+  stored.clear_event();  // it stays in the log
+  rocksdb::Status status = db_->Put(sync, Family(kOutbox), key, stored.SerializeAsString());
   write_fault_ = write_fault_ || !status.ok();
   return FromRocks(status, "updating an outbox item");
 }

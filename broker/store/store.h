@@ -3,7 +3,7 @@
 // Column families:
 //   cases        case number (8 bytes, big-endian)        -> Case
 //   open_cases   case number                              -> "" (what recovery loads)
-//   events       case number + case version               -> Event
+//   events       case number + case version               -> global sequence (into `log`)
 //   log          global sequence                          -> Event (the escalation log)
 //   outbox       connector + 0x00 + global sequence       -> OutboxItem (in order per connector)
 //   idempotency  organization + 0x00 + Idempotency-Key    -> IdempotencyRecord
@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -27,6 +28,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace bridgeline::store {
@@ -34,6 +36,8 @@ namespace bridgeline::store {
 // What one accepted command (or several, grouped) changes.
 struct Mutation {
   std::vector<bridgeline::v1::Case> cases;
+  // When given (one per case), the cases already serialized: written as they are.
+  std::vector<std::string> case_bytes;
   // Sequences are assigned by Write, in order.
   std::vector<bridgeline::v1::Event> events;
   // Each names the event by its index in `events`.
@@ -55,14 +59,17 @@ struct Mutation {
   std::uint64_t next_case_number = 0;
 };
 
+// A pending delivery as stored: the item stays serialized until the connector's own lane
+// parses it, so the single writer never pays for it twice.
 struct OutboxEntry {
   std::string key;
-  bridgeline::v1::OutboxItem item;
+  std::string connector;
+  std::string item_bytes;  // a serialized OutboxItem
 };
 
 class Store {
  public:
-  static constexpr int kFormatVersion = 1;
+  static constexpr int kFormatVersion = 2;
 
   // Opens (creating if needed) the database under `dir`. Refuses a database written in
   // another format version.
@@ -73,13 +80,16 @@ class Store {
 
   // Writes all `mutations` in one synced batch, assigning event sequences; outbox entries
   // written are appended to `enqueued`. On failure nothing is written and sequences are
-  // not consumed.
+  // not consumed. One writer at a time (the broker); concurrent callers are serialized.
   Status Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>* enqueued);
 
   Result<std::optional<bridgeline::v1::Case>> GetCase(const std::string& case_id);
   Result<std::vector<bridgeline::v1::Event>> GetEvents(const std::string& case_id);
-  // Calls `visit` for every open case; stops early on a non-OK status from it.
-  Status ForEachOpenCase(const std::function<Status(bridgeline::v1::Case&&)>& visit);
+  // RocksDB's estimate of the number of open cases, for sizing memory before recovery.
+  std::uint64_t EstimateOpenCases();
+  // Calls `visit` with every open case as stored (a serialized Case), in case order, on the
+  // calling thread while reading runs ahead on another; stops early on a non-OK status.
+  Status ForEachOpenCase(const std::function<Status(std::string&&)>& visit);
   // Cases newest first, starting below case number `before` (0: from the newest).
   Status ForEachCaseNewestFirst(std::uint64_t before,
                                 const std::function<bool(const bridgeline::v1::Case&)>& visit);
@@ -92,7 +102,7 @@ class Store {
                        const std::function<bool(OutboxEntry&&)>& visit);
   // A delivery is done (synced, so it is not repeated after a crash).
   Status RemoveOutbox(const std::string& key);
-  Status UpdateOutbox(const OutboxEntry& entry);
+  Status UpdateOutbox(const std::string& key, const bridgeline::v1::OutboxItem& item);
 
   Result<std::optional<bridgeline::v1::IdempotencyRecord>> GetIdempotency(
       const std::string& organization, const std::string& key);
@@ -124,6 +134,9 @@ class Store {
   // Shared by every operation; exclusive only to reopen after a write fault.
   mutable std::shared_mutex reopen_mutex_;
   std::unique_ptr<rocksdb::DB> db_;
+  // Reused by Write so a large commit does not regrow (and page-fault in) a fresh buffer.
+  std::mutex write_mutex_;
+  std::unique_ptr<rocksdb::WriteBatch> batch_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
   std::uint64_t next_case_number_ = 1;
   std::atomic<bool> write_fault_{false};

@@ -1,5 +1,7 @@
 #include "connectors/outbox/dispatcher.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -33,7 +35,12 @@ class Dispatcher::Lane {
 
   ~Lane() { Stop(); }
 
-  void Start() { thread_ = std::thread([this] { Run(); }); }
+  void Start() {
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), ("bl-out-" + name_).substr(0, 15).c_str());
+      Run();
+    });
+  }
 
   void Stop() {
     {
@@ -59,7 +66,6 @@ class Dispatcher::Lane {
 
  private:
   void Run() {
-    TimeMs backoff = kFirstRetryMs;
     while (true) {
       store::OutboxEntry entry;
       {
@@ -68,37 +74,53 @@ class Dispatcher::Lane {
         if (stopping_) return;
         entry = queue_.front();
       }
-      DeliveryResult result = Deliver(entry.item);
-      if (result.kind == DeliveryResult::Kind::kRetry) {
-        TimeMs wait = result.retry_after_ms > 0 ? result.retry_after_ms : Jitter(backoff);
-        backoff = std::min(backoff * 2, kMaxRetryMs);
-        spdlog::warn("connector {}: delivery of event #{} failed ({}); retrying in {} ms", name_,
-                     entry.item.event().sequence(), result.error, wait);
-        std::unique_lock lock(mutex_);
-        wake_.wait_for(lock, std::chrono::milliseconds(wait), [&] { return stopping_; });
-        continue;
-      }
-      backoff = kFirstRetryMs;
-      if (result.kind == DeliveryResult::Kind::kPermanentFailure) {
-        spdlog::error("connector {}: event #{} of case {} cannot be delivered: {}", name_,
-                      entry.item.event().sequence(), entry.item.event().case_id(), result.error);
-        entry.item.set_last_error(result.error);
-        entry.item.set_attempts(entry.item.attempts() + 1);
-        (void)store_->UpdateOutbox(entry);
-      } else if (Forwards(entry.item)) {
-        forwarded_(entry.item.event().case_id(), name_, result.remote_ref, entry.key);
-      } else {
-        Status removed = store_->RemoveOutbox(entry.key);
-        if (!removed.ok()) {
-          spdlog::error("connector {}: {}", name_, removed.ToString());
-          std::unique_lock lock(mutex_);
-          wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
-          continue;  // delivered again later: at least once
-        }
+      v1::OutboxItem item;
+      if (!item.ParseFromString(entry.item_bytes)) {
+        spdlog::error("connector {}: outbox entry cannot be decoded; left in the store", name_);
+      } else if (!DeliverWithRetries(entry.key, &item)) {
+        return;  // stopping
       }
       std::lock_guard lock(mutex_);
       queue_.pop_front();
     }
+  }
+
+  // Delivers one item until it is delivered or fails for good; false when asked to stop.
+  bool DeliverWithRetries(const std::string& key, v1::OutboxItem* item) {
+    TimeMs backoff = kFirstRetryMs;
+    while (true) {
+      DeliveryResult result = Deliver(*item);
+      if (result.kind == DeliveryResult::Kind::kRetry) {
+        TimeMs wait = result.retry_after_ms > 0 ? result.retry_after_ms : Jitter(backoff);
+        backoff = std::min(backoff * 2, kMaxRetryMs);
+        spdlog::warn("connector {}: delivery of event #{} failed ({}); retrying in {} ms", name_,
+                     item->event().sequence(), result.error, wait);
+        if (!Sleep(wait)) return false;
+        continue;
+      }
+      if (result.kind == DeliveryResult::Kind::kPermanentFailure) {
+        spdlog::error("connector {}: event #{} of case {} cannot be delivered: {}", name_, item->event().sequence(),
+                      item->event().case_id(), result.error);
+        item->set_last_error(result.error);
+        item->set_attempts(item->attempts() + 1);
+        (void)store_->UpdateOutbox(key, *item);
+        return true;
+      }
+      if (Forwards(*item)) {
+        forwarded_(item->event().case_id(), name_, result.remote_ref, key);
+        return true;
+      }
+      Status removed = store_->RemoveOutbox(key);
+      if (removed.ok()) return true;
+      spdlog::error("connector {}: {}", name_, removed.ToString());
+      if (!Sleep(kSecondMs)) return false;  // delivered again: at least once
+    }
+  }
+
+  // Waits `ms` unless asked to stop; false when stopping.
+  bool Sleep(TimeMs ms) {
+    std::unique_lock lock(mutex_);
+    return !wake_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping_; });
   }
 
   // Whether delivering this item forwards the case to the client's desk.
@@ -178,7 +200,7 @@ Status Dispatcher::Start() {
 
 void Dispatcher::Enqueue(std::vector<store::OutboxEntry> entries) {
   for (auto& entry : entries) {
-    auto lane = lanes_.find(entry.item.connector());
+    auto lane = lanes_.find(entry.connector);
     if (lane != lanes_.end()) lane->second->Push(std::move(entry));
   }
 }

@@ -10,5 +10,6 @@ namespace bridgeline::bench {
 std::size_t ResidentBytes();
 
 void EngineBenchmarks();
+void StoreBenchmarks();
 
 }  // namespace bridgeline::bench

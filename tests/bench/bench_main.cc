@@ -22,9 +22,10 @@ std::size_t ResidentBytes() {
 int main(int argc, char** argv) {
   CLI::App app{"Bridgeline benchmarks"};
   std::string only;
-  app.add_option("--only", only, "Run one group: engine");
+  app.add_option("--only", only, "Run one group: engine, store");
   CLI11_PARSE(app, argc, argv);
   std::cout << "| benchmark | figure |\n| --- | --- |\n";
   if (only.empty() || only == "engine") bridgeline::bench::EngineBenchmarks();
+  if (only.empty() || only == "store") bridgeline::bench::StoreBenchmarks();
   return 0;
 }

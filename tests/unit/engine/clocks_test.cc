@@ -35,7 +35,7 @@ std::vector<v1::Event> EventsOf(const std::vector<Outcome>& outcomes) {
 TEST_CASE("each clock binds its side and starts, pauses and stops as the design says", "[engine][clocks]") {
   Engine engine(TestRules());
   std::string id = Forwarded(engine);  // P2: acknowledge 20m, resolve 2h, update 30m, provide_info 15m
-  const v1::Case* state = engine.Find(id);
+  const auto state = engine.Find(id);
   CHECK(ClockOf(*state, v1::ACKNOWLEDGE).binds() == v1::CLIENT);
   CHECK(DueMs(ClockOf(*state, v1::ACKNOWLEDGE)) == kStart + 20 * kMinuteMs);
   CHECK(DueMs(ClockOf(*state, v1::RESOLVE)) == kStart + 2 * kHourMs);
@@ -136,7 +136,7 @@ TEST_CASE("a breach runs the escalation ladder", "[engine][clocks][ladder]") {
   CHECK(events[2].priority() == v1::P1);
   CHECK(events[2].reason() == "breach of the RESOLVE clock");
   CHECK(events[3].owner() == "acme-duty");
-  const v1::Case& state = *engine.Find(id);
+  const v1::Case state = *engine.Find(id);
   CHECK(state.owner() == "acme-duty");
   CHECK(state.priority() == v1::P1);
   // The breach is also delivered to the notify connector.

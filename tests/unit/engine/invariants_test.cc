@@ -76,7 +76,7 @@ class Checker {
       default: {
         auto id = AnyOpen();
         if (!id) break;
-        const v1::Case* state = engine_.Find(*id);
+        const auto state = engine_.Find(*id);
         // Mostly a move that fits the status, so every path is walked; sometimes anything.
         auto type = static_cast<T::Value>(Pick<int>(T::acknowledge, T::comment));
         bool client = Pick(0, 1);
@@ -158,7 +158,7 @@ class Checker {
   }
 
   void CheckReplay(const std::string& id) {
-    if (const v1::Case* state = engine_.Find(id)) {
+    if (const auto state = engine_.Find(id)) {
       REQUIRE(Replay(id).SerializeAsString() == state->SerializeAsString());
     } else {
       REQUIRE(Replay(id).status() == v1::CLOSED);
@@ -167,8 +167,8 @@ class Checker {
 
   void CheckAllOpen() {
     for (const auto& [id, events] : events_) {
-      const v1::Case* state = engine_.Find(id);
-      if (state == nullptr) continue;
+      const auto state = engine_.Find(id);
+      if (!state) continue;
       INFO("case " << id << " in " << v1::CaseStatus_Name(state->status()));
       // Exactly one owner, always a defined one.
       REQUIRE(kOwners.count(state->owner()) == 1);

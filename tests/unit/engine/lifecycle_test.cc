@@ -165,7 +165,7 @@ TEST_CASE("confirm closes the case and takes it out of memory; reopen sends it b
     CHECK(closed->state.status() == v1::CLOSED);
     CHECK(closed->state.waiting_on() == v1::SIDE_UNSPECIFIED);
     CHECK(ClockOf(closed->state, v1::CONFIRM).state() == v1::Clock::STOPPED);
-    CHECK(engine.Find(id) == nullptr);
+    CHECK(!engine.Find(id));
     // The same customer and ticket now opens a new case.
     auto again = engine.Escalate(Escalation(), Outsourcer(), now + 2 * kMinuteMs);
     REQUIRE(again.ok());
@@ -188,7 +188,7 @@ TEST_CASE("every event carries the actor and time and the case's version", "[eng
   Engine engine(TestRules());
   TimeMs now = kStart;
   std::string id = CaseIn(engine, v1::ACKNOWLEDGED, &now);
-  const v1::Case& state = *engine.Find(id);
+  const v1::Case state = *engine.Find(id);
   CHECK(state.version() == 3);  // escalated, forwarded, acknowledge
   CHECK(state.remote_refs().at("acme-desk-sync") == "REMOTE-1");
   auto comment = engine.Handle(id, Event(T::comment, "looking"), Client(), now + kSecondMs);
