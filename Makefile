@@ -33,6 +33,10 @@ test-fast: build
 bench: build
 	$(BUILD_DIR)/tests/bench/bridgeline_bench
 
+# The long crash run: 200 kill -9s under load (the default suite does 20).
+crash-test: test-deps build
+	BRIDGELINE_CRASH_KILLS=200 $(BUILD_DIR)/tests/crash/crash_test
+
 format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')
 
