@@ -47,6 +47,7 @@ contracts:
     priority_rules:
       - { name: outage, text: ["(?i)outage"], raise_to: P1 }
       - { name: calling-again, repeat_contacts_at_least: 2, raise_to: P2 }
+      - { name: platinum-floor, customer_tier: [platinum], raise_to: P2 }
     routes:
       - { name: security, match: { text: ["(?i)fraud"] }, owner: acme-security }
       - { name: platinum-urgent, match: { customer_tier: [platinum], severity: [SEV1, SEV2] }, owner: acme-platinum }

@@ -11,7 +11,8 @@
 namespace bridgeline::engine::testing {
 
 // Contracts:
-//  acme    24x7 (UTC); targets P1..P4 acknowledge 10m/20m/30m/40m, resolve 1h/2h/3h/4h,
+//  acme    24x7 (UTC); rules raise outages to P1, a second repeat contact and platinum
+//          customers to P2; targets P1..P4 acknowledge 10m/20m/30m/40m, resolve 1h/2h/3h/4h,
 //          update 30m (P1, P2 only), provide_info 15m, confirm 1h; warn at 0.5;
 //          ladder on resolve breach: raise to P1, transfer to acme-duty; notify "pager" on any.
 //  berlin  Mon-Fri 09:00-17:00 Europe/Berlin, holidays 2026-12-24, 2026-12-25; resolve 2h at

@@ -60,6 +60,7 @@ TEST_CASE("priority comes from severity and tier, then rules that only raise", "
       {v1::SEV1, "standard", "Cannot log in", v1::P1}, {v1::SEV2, "standard", "Cannot log in", v1::P2},
       {v1::SEV3, "standard", "Cannot log in", v1::P3}, {v1::SEV4, "standard", "Cannot log in", v1::P4},
       {v1::SEV2, "platinum", "Cannot log in", v1::P1}, {v1::SEV3, "platinum", "Cannot log in", v1::P2},
+      {v1::SEV4, "platinum", "Cannot log in", v1::P2},  // matrix says P3; the tier rule raises
       {v1::SEV4, "standard", "Total outage in EU", v1::P1},  // the outage rule raises
       {v1::SEV1, "standard", "Total outage in EU", v1::P1},  // and never lowers
   };
