@@ -3,9 +3,10 @@
 // clocks, and nothing that was refused appears.
 //
 // BRIDGELINE_CRASH_KILLS sets the number of kills (20 by default; `make crash-test` runs 200).
-#include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -15,11 +16,9 @@
 #include <set>
 #include <thread>
 
-#include <fmt/format.h>
-#include <google/protobuf/util/json_util.h>
-
 #include "bridgeline/v1/api.pb.h"
 #include "broker/http/client.h"
+#include "tests/support/api.h"
 #include "tests/support/broker_process.h"
 
 namespace {
@@ -29,28 +28,24 @@ using bridgeline::testing::BrokerProcess;
 namespace v1 = bridgeline::v1;
 
 constexpr int kWorkers = 8;
-const std::map<std::string, std::string> kOutsourcer = {{"Authorization", "Bearer demo-outsourcer-token"}};
+const std::map<std::string, std::string> kOutsourcer = {
+    {"Authorization", "Bearer demo-outsourcer-token"}};
 const std::map<std::string, std::string> kOps = {{"Authorization", "Bearer demo-ops-token"}};
 
-template <typename Message>
-bool Parse(const std::string& json, Message* message) {
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  return google::protobuf::util::JsonStringToMessage(json, message, options).ok();
-}
-
-std::string Escalation(const std::string& ticket, const std::string& customer, const std::string& tier) {
-  return R"({"contract":"northwind-globex","tier1_ticket_id":")" + ticket + R"(","customer":{"id":")" + customer +
-         R"(","tier":")" + tier + R"("},"category":"general","severity":"SEV3","subject":"crash test"})";
+std::string Escalation(const std::string& ticket, const std::string& customer,
+                       const std::string& tier) {
+  return R"({"contract":"northwind-globex","tier1_ticket_id":")" + ticket +
+         R"(","customer":{"id":")" + customer + R"(","tier":")" + tier +
+         R"("},"category":"general","severity":"SEV3","subject":"crash test"})";
 }
 
 // What the drivers were told, across all rounds.
 struct Ledger {
   std::mutex mutex;
-  std::map<std::string, std::string> case_of_ticket;             // answered escalations
-  std::set<std::string> refused_tickets;                         // answered 400
+  std::map<std::string, std::string> case_of_ticket;              // answered escalations
+  std::set<std::string> refused_tickets;                          // answered 400
   std::map<std::string, std::vector<std::string>> notes_of_case;  // answered comments
-  std::set<std::string> refused_confirms;                        // cases where confirm got 409
+  std::set<std::string> refused_confirms;                         // cases where confirm got 409
 };
 
 void Drive(unsigned short port, int worker, int round, std::atomic<bool>* stop, Ledger* ledger) {
@@ -62,22 +57,25 @@ void Drive(unsigned short port, int worker, int round, std::atomic<bool>* stop, 
     const int dice = static_cast<int>(random() % 20);
     bridgeline::http::HttpResponse response;
     if (mine.empty() || dice < 8) {
-      response = client.Request("POST", "/v1/escalations", Escalation("T-" + tag, "C-" + tag, "standard"), kOutsourcer);
+      response = client.Request("POST", "/v1/escalations",
+                                Escalation("T-" + tag, "C-" + tag, "standard"), kOutsourcer);
       v1::CaseView view;
-      if (response.status == 201 && Parse(response.body, &view)) {
+      if (response.status == 201 && bridgeline::testing::ParseJson(response.body, &view)) {
         std::lock_guard lock(ledger->mutex);
         ledger->case_of_ticket["T-" + tag] = view.id();
         mine.push_back(view.id());
       }
     } else if (dice < 10) {
-      response = client.Request("POST", "/v1/escalations", Escalation("BAD-" + tag, "C-" + tag, "diamond"), kOutsourcer);
+      response = client.Request("POST", "/v1/escalations",
+                                Escalation("BAD-" + tag, "C-" + tag, "diamond"), kOutsourcer);
       if (response.status == 400) {
         std::lock_guard lock(ledger->mutex);
         ledger->refused_tickets.insert("BAD-" + tag);
       }
     } else if (dice < 11) {
       const std::string id = mine[random() % mine.size()];
-      response = client.Request("POST", "/v1/escalations/" + id + "/events", R"({"type":"confirm"})", kOutsourcer);
+      response = client.Request("POST", "/v1/escalations/" + id + "/events",
+                                R"({"type":"confirm"})", kOutsourcer);
       if (response.status == 409) {
         std::lock_guard lock(ledger->mutex);
         ledger->refused_confirms.insert(id);
@@ -98,16 +96,11 @@ void Drive(unsigned short port, int worker, int round, std::atomic<bool>* stop, 
 
 // Every case, by tier-1 ticket, read through the paginated list as ops.
 std::map<std::string, std::vector<v1::CaseView>> AllCasesByTicket(HttpClient& client) {
+  bool ok = false;
   std::map<std::string, std::vector<v1::CaseView>> by_ticket;
-  std::string cursor;
-  do {
-    auto response = client.Request("GET", "/v1/escalations?limit=200" + (cursor.empty() ? "" : "&cursor=" + cursor), {}, kOps);
-    REQUIRE(response.status == 200);
-    v1::CaseList page;
-    REQUIRE(Parse(response.body, &page));
-    for (const auto& view : page.escalations()) by_ticket[view.tier1_ticket_id()].push_back(view);
-    cursor = page.next_cursor();
-  } while (!cursor.empty());
+  for (auto& view : bridgeline::testing::ListAllCases(client, kOps, &ok))
+    by_ticket[view.tier1_ticket_id()].push_back(view);
+  REQUIRE(ok);
   return by_ticket;
 }
 
@@ -126,7 +119,7 @@ void Verify(HttpClient& client, Ledger& ledger, const std::set<std::string>& che
     auto response = client.Request("GET", "/v1/escalations/" + id, {}, kOps);
     REQUIRE(response.status == 200);
     v1::CaseView view;
-    REQUIRE(Parse(response.body, &view));
+    REQUIRE(bridgeline::testing::ParseJson(response.body, &view));
     std::map<std::string, int> seen;
     for (const auto& event : view.events()) {
       REQUIRE(event.type() != v1::EventType::confirm);  // every confirm was refused
@@ -138,7 +131,8 @@ void Verify(HttpClient& client, Ledger& ledger, const std::set<std::string>& che
     }
     // Its clocks came back with it.
     int running = 0;
-    for (const auto& clock : view.clocks()) running += clock.state() == v1::Clock::RUNNING && clock.has_due_at();
+    for (const auto& clock : view.clocks())
+      running += clock.state() == v1::Clock::RUNNING && clock.has_due_at();
     REQUIRE(running == 2);
   }
 }
@@ -190,8 +184,10 @@ TEST_CASE("every answered write survives kill -9, and nothing refused appears", 
       for (auto it = waiting.begin(); it != waiting.end();) {
         v1::CaseView view;
         auto response = client.Request("GET", "/v1/escalations/" + *it, {}, kOps);
-        it = response.status == 200 && Parse(response.body, &view) && view.status() == v1::FORWARDED ? waiting.erase(it)
-                                                                                                       : std::next(it);
+        it = response.status == 200 && bridgeline::testing::ParseJson(response.body, &view) &&
+                     view.status() == v1::FORWARDED
+                 ? waiting.erase(it)
+                 : std::next(it);
       }
       if (!waiting.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }

@@ -1,21 +1,19 @@
 // A full disk: writes answer 503 and leave nothing partial, reads go on, and writes resume
 // once space returns. The broker's data lives on a small tmpfs mounted for the test (root is
 // needed to mount; without it the test reports itself skipped, exit code 77).
-#include <catch2/catch.hpp>
-
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
 
-#include <google/protobuf/util/json_util.h>
-
 #include "bridgeline/v1/api.pb.h"
 #include "broker/http/client.h"
+#include "tests/support/api.h"
 #include "tests/support/broker_process.h"
 
 namespace {
@@ -24,14 +22,16 @@ using bridgeline::http::HttpClient;
 using bridgeline::testing::BrokerProcess;
 namespace v1 = bridgeline::v1;
 
-const std::map<std::string, std::string> kOutsourcer = {{"Authorization", "Bearer demo-outsourcer-token"}};
+const std::map<std::string, std::string> kOutsourcer = {
+    {"Authorization", "Bearer demo-outsourcer-token"}};
 const std::map<std::string, std::string> kOps = {{"Authorization", "Bearer demo-ops-token"}};
 
 // Big enough that a few hundred escalations fill what RocksDB preallocated for its WAL.
 std::string Escalation(const std::string& ticket) {
   return R"({"contract":"northwind-globex","tier1_ticket_id":")" + ticket +
-         R"(","customer":{"id":"C-)" + ticket + R"("},"severity":"SEV3","subject":"disk","description":")" +
-         std::string(16000, 'x') + R"("})";
+         R"(","customer":{"id":"C-)" + ticket +
+         R"("},"severity":"SEV3","subject":"disk","description":")" + std::string(16000, 'x') +
+         R"("})";
 }
 
 class SmallDisk {
@@ -58,18 +58,11 @@ class SmallDisk {
 };
 
 std::set<std::string> Tickets(HttpClient& client) {
+  bool ok = false;
   std::set<std::string> tickets;
-  std::string cursor;
-  do {
-    auto response = client.Request("GET", "/v1/escalations?limit=200" + (cursor.empty() ? "" : "&cursor=" + cursor), {}, kOps);
-    REQUIRE(response.status == 200);
-    v1::CaseList page;
-    google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = true;
-    REQUIRE(google::protobuf::util::JsonStringToMessage(response.body, &page, options).ok());
-    for (const auto& view : page.escalations()) tickets.insert(view.tier1_ticket_id());
-    cursor = page.next_cursor();
-  } while (!cursor.empty());
+  for (const auto& view : bridgeline::testing::ListAllCases(client, kOps, &ok))
+    tickets.insert(view.tier1_ticket_id());
+  REQUIRE(ok);
   return tickets;
 }
 
@@ -80,7 +73,8 @@ std::string ConfigWithWatermark(const std::string& dir, std::uint64_t min_free_b
   text << in.rdbuf();
   std::string yaml = text.str();
   const std::string anchor = "  data_dir: ./var\n";
-  yaml.replace(yaml.find(anchor), anchor.size(), anchor + "  min_free_bytes: " + std::to_string(min_free_bytes) + "\n");
+  yaml.replace(yaml.find(anchor), anchor.size(),
+               anchor + "  min_free_bytes: " + std::to_string(min_free_bytes) + "\n");
   std::string path = dir + "/config.yaml";
   std::ofstream(path) << yaml;
   return path;
@@ -93,7 +87,8 @@ void FullDiskScenario(std::uint64_t min_free_bytes) {
     WARN("cannot mount a tmpfs here (needs root): skipped");
     std::exit(77);
   }
-  const std::string config = ConfigWithWatermark(BrokerProcess::TempDir("disk-full-config"), min_free_bytes);
+  const std::string config =
+      ConfigWithWatermark(BrokerProcess::TempDir("disk-full-config"), min_free_bytes);
   const std::string data_dir = mount_point + "/var";
   // The broker's output must not land on the disk the test fills.
   const std::string log_path = BrokerProcess::TempDir("disk-full-log") + "/broker.log";
@@ -103,7 +98,8 @@ void FullDiskScenario(std::uint64_t min_free_bytes) {
     BrokerProcess broker(config, data_dir, 0, log_path);
     HttpClient client("127.0.0.1", broker.port());
     INFO(broker.output());
-    REQUIRE(client.Request("POST", "/v1/escalations", Escalation("before"), kOutsourcer).status == 201);
+    REQUIRE(client.Request("POST", "/v1/escalations", Escalation("before"), kOutsourcer).status ==
+            201);
     answered.insert("before");
 
     disk.Fill();
@@ -122,7 +118,8 @@ void FullDiskScenario(std::uint64_t min_free_bytes) {
       }
     }
     REQUIRE(status == 503);
-    CHECK(answered.size() == 1);  // refused at once: the watermark acts before RocksDB sees a full disk
+    CHECK(answered.size() ==
+          1);  // refused at once: the watermark acts before RocksDB sees a full disk
     // Still full: still refused, and reads go on.
     auto again = client.Request("POST", "/v1/escalations", Escalation("still-full"), kOutsourcer);
     CHECK(again.status == 503);
@@ -136,7 +133,10 @@ void FullDiskScenario(std::uint64_t min_free_bytes) {
     disk.Free();
     int resumed = 0;
     for (int i = 0; i < 50 && resumed != 201; ++i) {
-      resumed = client.Request("POST", "/v1/escalations", Escalation("after-" + std::to_string(i)), kOutsourcer).status;
+      resumed = client
+                    .Request("POST", "/v1/escalations", Escalation("after-" + std::to_string(i)),
+                             kOutsourcer)
+                    .status;
       if (resumed == 201) answered.insert("after-" + std::to_string(i));
       if (resumed != 201) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -157,6 +157,7 @@ void FullDiskScenario(std::uint64_t min_free_bytes) {
 // Below the free-space watermark writes are refused before RocksDB meets a full disk. (Debian's
 // RocksDB 7.8 is built with assertions and aborts inside its WAL writer on ENOSPC, so the
 // watermark is what keeps reads going; acknowledged writes survive that abort regardless.)
-TEST_CASE("a full disk answers 503, keeps serving reads, and recovers when space returns", "[crash][disk]") {
+TEST_CASE("a full disk answers 503, keeps serving reads, and recovers when space returns",
+          "[crash][disk]") {
   FullDiskScenario(8ull << 20);
 }

@@ -1,80 +1,79 @@
 // Online backup while the broker runs, then restore into an empty directory: the restored
 // broker has exactly what was committed when the backup was taken.
 #include <catch2/catch.hpp>
-
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <filesystem>
 
 #include "broker/http/client.h"
+#include "tests/support/api.h"
 #include "tests/support/broker_process.h"
 
 namespace {
 
 using bridgeline::http::HttpClient;
 using bridgeline::testing::BrokerProcess;
+using bridgeline::testing::RunBridgeline;
 
-const std::map<std::string, std::string> kOutsourcer = {{"Authorization", "Bearer demo-outsourcer-token"}};
+const std::map<std::string, std::string> kOutsourcer = {
+    {"Authorization", "Bearer demo-outsourcer-token"}};
 const std::map<std::string, std::string> kOps = {{"Authorization", "Bearer demo-ops-token"}};
 
 std::string Escalation(const std::string& ticket) {
-  return R"({"contract":"northwind-globex","tier1_ticket_id":")" + ticket + R"(","customer":{"id":"C-)" + ticket +
-         R"("},"severity":"SEV3","subject":"backup"})";
-}
-
-// Runs the bridgeline binary with `arguments`; returns its exit status and output.
-std::pair<int, std::string> Run(const std::string& arguments) {
-  std::string command = BrokerProcess::Binary() + " " + arguments + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return R"({"contract":"northwind-globex","tier1_ticket_id":")" + ticket +
+         R"(","customer":{"id":"C-)" + ticket + R"("},"severity":"SEV3","subject":"backup"})";
 }
 
 }  // namespace
 
-TEST_CASE("an online backup restores to exactly what was committed when it was taken", "[e2e][backup]") {
+TEST_CASE("an online backup restores to exactly what was committed when it was taken",
+          "[e2e][backup]") {
   const std::string root = BrokerProcess::TempDir("backup");
   const std::string backup = root + "/backup-1";
   {
     BrokerProcess broker(BrokerProcess::ExampleConfig(), root + "/live");
     HttpClient client("127.0.0.1", broker.port());
     for (int i = 0; i < 5; ++i) {
-      REQUIRE(client.Request("POST", "/v1/escalations", Escalation("before-" + std::to_string(i)), kOutsourcer).status == 201);
+      REQUIRE(client
+                  .Request("POST", "/v1/escalations", Escalation("before-" + std::to_string(i)),
+                           kOutsourcer)
+                  .status == 201);
     }
     const std::string url = "--url http://127.0.0.1:" + std::to_string(broker.port());
     // Only an ops token may take one.
-    auto [refused, refusal] = Run("backup --to " + backup + " " + url + " --token demo-outsourcer-token");
+    auto [refused, refusal] =
+        RunBridgeline("backup --to " + backup + " " + url + " --token demo-outsourcer-token");
     CHECK(refused != 0);
     CHECK_THAT(refusal, Catch::Contains("403"));
     CHECK_FALSE(std::filesystem::exists(backup));
 
-    auto [status, output] = Run("backup --to " + backup + " " + url + " --token demo-ops-token");
+    auto [status, output] =
+        RunBridgeline("backup --to " + backup + " " + url + " --token demo-ops-token");
     INFO(output);
     REQUIRE(status == 0);
     CHECK_THAT(output, Catch::Contains(backup));
     // Writes go on while and after the backup is taken.
-    REQUIRE(client.Request("POST", "/v1/escalations", Escalation("after"), kOutsourcer).status == 201);
+    REQUIRE(client.Request("POST", "/v1/escalations", Escalation("after"), kOutsourcer).status ==
+            201);
     // A second backup into the same place is refused rather than mixed.
-    CHECK(Run("backup --to " + backup + " " + url + " --token demo-ops-token").first != 0);
+    CHECK(RunBridgeline("backup --to " + backup + " " + url + " --token demo-ops-token").first !=
+          0);
   }
 
   SECTION("restore refuses a directory that is not empty") {
-    auto [status, output] = Run("restore --from " + backup + " --data-dir " + root + "/live");
+    auto [status, output] =
+        RunBridgeline("restore --from " + backup + " --data-dir " + root + "/live");
     CHECK(status != 0);
     CHECK_THAT(output, Catch::Contains("not empty"));
   }
   SECTION("restore into an empty directory brings back the backed-up cases only") {
-    auto [status, output] = Run("restore --from " + backup + " --data-dir " + root + "/restored");
+    auto [status, output] =
+        RunBridgeline("restore --from " + backup + " --data-dir " + root + "/restored");
     INFO(output);
     REQUIRE(status == 0);
     BrokerProcess broker(BrokerProcess::ExampleConfig(), root + "/restored");
     HttpClient client("127.0.0.1", broker.port());
     for (int i = 1; i <= 5; ++i) {
-      CHECK(client.Request("GET", "/v1/escalations/BL-" + std::to_string(i), {}, kOps).status == 200);
+      CHECK(client.Request("GET", "/v1/escalations/BL-" + std::to_string(i), {}, kOps).status ==
+            200);
     }
     CHECK(client.Request("GET", "/v1/escalations/BL-6", {}, kOps).status == 404);
     // The restored broker goes on numbering from where the backup stood.

@@ -1,32 +1,21 @@
 // The command line as an operator uses it: check-config and hash-token.
 #include <catch2/catch.hpp>
-
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <fstream>
 
+#include "tests/support/api.h"
 #include "tests/support/broker_process.h"
 
 namespace {
 
 using bridgeline::testing::BrokerProcess;
-
-std::pair<int, std::string> Run(const std::string& arguments) {
-  std::string command = BrokerProcess::Binary() + " " + arguments + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  std::string output;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using bridgeline::testing::RunBridgeline;
 
 }  // namespace
 
-TEST_CASE("check-config summarizes a good config and lists every error of a bad one", "[e2e][cli]") {
+TEST_CASE("check-config summarizes a good config and lists every error of a bad one",
+          "[e2e][cli]") {
   SECTION("a good config") {
-    auto [status, output] = Run("check-config " + BrokerProcess::ExampleConfig());
+    auto [status, output] = RunBridgeline("check-config " + BrokerProcess::ExampleConfig());
     CHECK(status == 0);
     CHECK_THAT(output, Catch::Contains(": OK"));
     CHECK_THAT(output, Catch::Contains("northwind-globex") && Catch::Contains("northwind-initech"));
@@ -39,22 +28,23 @@ TEST_CASE("check-config summarizes a good config and lists every error of a bad 
                            "  - name: c\n"
                            "    outsourcer: bpo\n"
                            "    client: nobody\n";
-    auto [status, output] = Run("check-config " + path);
+    auto [status, output] = RunBridgeline("check-config " + path);
     CHECK(status == 2);
     CHECK_THAT(output, Catch::Contains("bad.yaml:2:36: unknown key 'colour'"));
-    CHECK_THAT(output, Catch::Contains("bad.yaml:6:5: contract 'c' refers to client organization 'nobody'"));
+    CHECK_THAT(output, Catch::Contains(
+                           "bad.yaml:6:5: contract 'c' refers to client organization 'nobody'"));
     CHECK_THAT(output, Catch::Contains("has no catch-all route"));
     CHECK_THAT(output, Catch::Contains("error(s) in"));
   }
   SECTION("a file that does not exist") {
-    auto [status, output] = Run("check-config /nonexistent/bridgeline.yaml");
+    auto [status, output] = RunBridgeline("check-config /nonexistent/bridgeline.yaml");
     CHECK(status == 2);
     CHECK_THAT(output, Catch::Contains("cannot read the config file"));
   }
 }
 
 TEST_CASE("hash-token prints the hash a config stores", "[e2e][cli]") {
-  auto [status, output] = Run("hash-token demo-ops-token");
+  auto [status, output] = RunBridgeline("hash-token demo-ops-token");
   CHECK(status == 0);
   CHECK(output == "4db91eab0281403a94ae3ed61e1e1baf7528d2dc264eb786f64c43d7697d3177\n");
 }

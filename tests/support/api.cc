@@ -1,0 +1,48 @@
+#include "tests/support/api.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+
+#include "tests/support/broker_process.h"
+
+namespace bridgeline::testing {
+
+bool ParseJson(const std::string& json, google::protobuf::Message* message) {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  return google::protobuf::util::JsonStringToMessage(json, message, options).ok();
+}
+
+std::vector<v1::CaseView> ListAllCases(http::HttpClient& client,
+                                       const std::map<std::string, std::string>& headers,
+                                       bool* ok) {
+  std::vector<v1::CaseView> cases;
+  std::string cursor;
+  *ok = false;
+  do {
+    auto response = client.Request(
+        "GET", "/v1/escalations?limit=200" + (cursor.empty() ? "" : "&cursor=" + cursor), {},
+        headers);
+    v1::CaseList page;
+    if (response.status != 200 || !ParseJson(response.body, &page)) return {};
+    for (auto& view : *page.mutable_escalations()) cases.push_back(std::move(view));
+    cursor = page.next_cursor();
+  } while (!cursor.empty());
+  *ok = true;
+  return cases;
+}
+
+std::pair<int, std::string> RunBridgeline(const std::string& arguments) {
+  std::string command = BrokerProcess::Binary() + " " + arguments + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, "cannot run " + command};
+  std::string output;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+  int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+}  // namespace bridgeline::testing

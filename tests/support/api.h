@@ -1,0 +1,26 @@
+// Helpers for tests that drive a broker as its users do: the API and the command line.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bridgeline/v1/api.pb.h"
+#include "broker/http/client.h"
+
+namespace bridgeline::testing {
+
+// Parses JSON from the API into `message`, ignoring fields the message does not have.
+bool ParseJson(const std::string& json, google::protobuf::Message* message);
+
+// Every case visible to `headers`' token, following next_cursor page by page; empty and
+// `ok` false when a page fails.
+std::vector<bridgeline::v1::CaseView> ListAllCases(
+    http::HttpClient& client, const std::map<std::string, std::string>& headers, bool* ok);
+
+// Runs the bridgeline binary with `arguments` (standard error joined to output): exit status
+// and output.
+std::pair<int, std::string> RunBridgeline(const std::string& arguments);
+
+}  // namespace bridgeline::testing
