@@ -1,4 +1,5 @@
 // bridgeline: the command line. Each subcommand wires modules together; the work is in them.
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/url/parse.hpp>
@@ -58,6 +59,9 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   service::Broker broker(*rules, store->get(), [] { return WallClockNow(); });
 
   boost::asio::io_context io;
+  // Keeps the I/O threads running while every connection waits on the broker and the acceptor
+  // is closed (at shutdown), when the io_context has no operation of its own pending.
+  auto keep_running = boost::asio::make_work_guard(io);
   http::Api api(*config, *rules, store->get(), &broker);
   http::ServerOptions options;
   options.max_body_bytes = config->server().max_body_bytes();
@@ -68,6 +72,14 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   http::Server server(io, options, [&api](http::Request&& request, http::Respond respond) {
     api.Handle(std::move(request), std::move(respond));
   });
+  const bool tls = !config->server().tls().certificate_file().empty();
+  if (tls) {
+    if (Status loaded = server.UseTls(config->server().tls().certificate_file(), config->server().tls().private_key_file());
+        !loaded.ok()) {
+      spdlog::critical("{}", loaded.ToString());
+      return 2;
+    }
+  }
   // Listen first, so /healthz and /readyz answer while recovery runs.
   if (Status listening = server.Listen(config->server().listen()); !listening.ok()) {
     spdlog::critical("{}", listening.ToString());
@@ -77,7 +89,8 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   std::vector<std::thread> io_threads;
   for (unsigned i = 0; i < threads; ++i) io_threads.emplace_back([&io] { io.run(); });
   auto endpoint = server.endpoint();
-  std::string address = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  std::string address = std::string(tls ? "https://" : "http://") + endpoint.address().to_string() + ":" +
+                        std::to_string(endpoint.port());
 
   auto recovered = broker.Recover();
   if (!recovered.ok()) {
@@ -106,8 +119,8 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   api.SetReady(true);
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   spdlog::info("recovered {} open case(s) in {} ms; ready", *recovered, took.count());
-  std::cout << "bridgeline listening on http://" << address << "\n"
-            << "try: curl -s -X POST http://" << address << "/v1/escalations \\\n"
+  std::cout << "bridgeline listening on " << address << "\n"
+            << "try: curl -s -X POST " << address << "/v1/escalations \\\n"
             << "       -H 'Authorization: Bearer demo-outsourcer-token' -H 'Content-Type: application/json' \\\n"
             << "       -d '{\"contract\":\"northwind-globex\",\"tier1_ticket_id\":\"T-1001\",\"customer\":{\"id\":\"C-42\","
                "\"name\":\"Ada Lovelace\",\"tier\":\"gold\"},\"category\":\"billing\",\"product\":\"payments\","
@@ -122,8 +135,15 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
     stop_requested.set_value();
   });
   stop_requested.get_future().wait();
+  // Each connection closes after its next answer; idle ones get a grace period to leave.
   server.StopAccepting();
-  for (int i = 0; i < 100 && server.in_flight() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto drain_started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100 && (server.in_flight() > 0 || server.connections() > 0); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  spdlog::info("drained connections in {} ms ({} still open, {} request(s) unanswered)",
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - drain_started).count(),
+               server.connections(), server.in_flight());
   broker.Stop();
   (*dispatcher)->Stop();
   for (int i = 0; i < 20 && server.in_flight() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));

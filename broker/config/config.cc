@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <set>
@@ -101,6 +102,7 @@ class Validator {
         errors_(errors) {}
 
   void Run() {
+    CheckServer();
     CheckOrganizations();
     CheckOwners();
     CheckCalendars();
@@ -110,6 +112,17 @@ class Validator {
   }
 
  private:
+  void CheckServer() {
+    const auto& tls = config_.server().tls();
+    if (tls.certificate_file().empty() != tls.private_key_file().empty()) {
+      Error("server.tls", "TLS needs both certificate_file and private_key_file");
+    }
+    const auto& limit = config_.server().rate_limit();
+    if (limit.has_requests_per_second() && limit.requests_per_second() < 0) {
+      Error("server.rate_limit.requests_per_second", "must be 0 (off) or more");
+    }
+  }
+
   void Error(const std::string& path, std::string message) {
     YAML::Mark mark = source_map_.Find(path);
     ConfigError error{file_, mark.is_null() ? 0 : mark.line + 1, mark.is_null() ? 0 : mark.column + 1,
@@ -415,6 +428,9 @@ void ApplyDefaults(v1::BrokerConfig* config) {
   if (!server->has_read_timeout()) server->mutable_read_timeout()->set_seconds(10);
   if (!server->has_idle_timeout()) server->mutable_idle_timeout()->set_seconds(60);
   if (!server->has_idempotency_ttl()) server->mutable_idempotency_ttl()->set_seconds(24 * 3600);
+  auto* limit = server->mutable_rate_limit();
+  if (!limit->has_requests_per_second()) limit->set_requests_per_second(1000);
+  if (limit->burst() == 0) limit->set_burst(static_cast<std::uint32_t>(std::max(1.0, 2 * limit->requests_per_second())));
   if (config->storage().data_dir().empty()) config->mutable_storage()->set_data_dir("./var");
   if (!config->storage().has_min_free_bytes()) config->mutable_storage()->set_min_free_bytes(256ull << 20);
   if (config->logging().level().empty()) config->mutable_logging()->set_level("info");

@@ -13,6 +13,7 @@
 
 #include "bridgeline/v1/config.pb.h"
 #include "broker/engine/rules.h"
+#include "broker/http/rate_limiter.h"
 #include "broker/http/server.h"
 #include "broker/service/broker.h"
 #include "broker/store/store.h"
@@ -34,6 +35,7 @@ class Api {
   struct Caller {
     std::string organization;
     bridgeline::v1::Side side;
+    std::string token_hash;  // the rate limit's key
   };
 
   const Caller* Authenticate(const Request& request) const;
@@ -59,6 +61,7 @@ class Api {
   service::Broker* broker_;
   TimeMs idempotency_ttl_ms_;
   std::atomic<bool> ready_{false};
+  RateLimiter rate_limiter_;
   // Store reads may touch the disk, so they run here rather than on the I/O threads; answers
   // from the broker are rendered here too, off its single writer thread.
   boost::asio::thread_pool readers_{2};

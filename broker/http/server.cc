@@ -3,8 +3,12 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <optional>
+#include <type_traits>
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -15,6 +19,7 @@ namespace bridgeline::http {
 namespace beast = boost::beast;
 namespace net = boost::asio;
 namespace bhttp = beast::http;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
 Response Problem(unsigned status, const std::string& slug, const std::string& title,
@@ -36,22 +41,51 @@ Response Problem(unsigned status, const std::string& slug, const std::string& ti
 struct Server::Shared {
   ServerOptions options;
   Handler handler;
+  std::shared_ptr<ssl::context> tls;  // null: plain HTTP
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> in_flight{0};
+  std::atomic<bool> stopping{false};
 };
 
-class Server::Session : public std::enable_shared_from_this<Session> {
+namespace {
+
+// One connection, plain or TLS; `Stream` is beast::tcp_stream or ssl_stream<tcp_stream>.
+// As in Beast's advanced_server_flex, the two differ only in how they start and end.
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {
+  template <typename... StreamArguments>
+  Session(std::shared_ptr<Server::Shared> shared, StreamArguments&&... arguments)
+      : stream_(std::forward<StreamArguments>(arguments)...),
+        request_timer_(stream_.get_executor()),
+        shared_(std::move(shared)) {
     ++shared_->connections;
   }
   ~Session() { --shared_->connections; }
 
-  void Run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::Read, shared_from_this())); }
+  // `refuse`: over the connection limit, answer 503 and close rather than leave the peer hanging.
+  void Run(bool refuse) {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this(), refuse] { self->Start(refuse); });
+  }
 
-  // Over the connection limit: answer 503 and close, rather than leave the peer hanging.
-  void Refuse() {
+ private:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  void Start(bool refuse) {
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this(), refuse](beast::error_code error) {
+                                if (error) return;  // not TLS, or a failed handshake: drop it
+                                self->Begin(refuse);
+                              });
+    } else {
+      Begin(refuse);
+    }
+  }
+
+  void Begin(bool refuse) {
+    if (!refuse) return Read();
     keep_alive_ = false;
     auto response = Problem(503, "too-many-connections", "Too many connections",
                             "the broker has reached its connection limit; retry shortly");
@@ -59,22 +93,41 @@ class Server::Session : public std::enable_shared_from_this<Session> {
     Write(std::move(response));
   }
 
- private:
   void Read() {
     parser_.emplace();
     parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(shared_->options.max_header_bytes);
-    stream_.expires_after(first_request_ ? shared_->options.read_timeout
-                                         : std::min(shared_->options.read_timeout, shared_->options.idle_timeout));
-    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+    // The whole request must arrive within the read timeout (the idle timeout between requests
+    // on a kept-alive connection): a slow sender gets 408 and is cut off. The stream's own
+    // expiry is only a backstop should the timer's cancel not land.
+    const auto limit = first_request_ ? shared_->options.read_timeout
+                                      : std::min(shared_->options.read_timeout, shared_->options.idle_timeout);
+    beast::get_lowest_layer(stream_).expires_after(limit + std::chrono::seconds(5));
+    timed_out_ = false;
+    request_timer_.expires_after(limit);
+    request_timer_.async_wait([self = this->shared_from_this()](beast::error_code error) {
+      if (error) return;  // cancelled: the request arrived
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream_).socket().cancel(ignored);
+    });
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
   }
 
   void OnRead(beast::error_code error, std::size_t) {
+    request_timer_.cancel();
     first_request_ = false;
-    if (error == bhttp::error::end_of_stream || error == net::error::connection_reset || error == net::error::eof) {
-      return Close();
+    if (timed_out_ && (parser_->got_some() || buffer_.size() > 0)) {
+      keep_alive_ = false;
+      return Write(Problem(408, "request-timeout", "Request timeout",
+                           "the request did not arrive within " +
+                               std::to_string(shared_->options.read_timeout.count()) + " ms"));
     }
-    if (error == beast::error::timeout) return Close();  // a slow or idle sender is cut off
+    if (error == bhttp::error::end_of_stream || error == net::error::connection_reset || error == net::error::eof ||
+        error == beast::error::timeout || error == net::error::operation_aborted) {
+      return Close();  // the peer left, or an idle connection timed out
+    }
     if (error) {
       keep_alive_ = false;
       if (error == bhttp::error::body_limit) {
@@ -89,9 +142,9 @@ class Server::Session : public std::enable_shared_from_this<Session> {
       return Write(Problem(400, "bad-http", "Malformed HTTP request", error.message()));
     }
     Request request = parser_->release();
-    keep_alive_ = request.keep_alive();
+    keep_alive_ = request.keep_alive() && !shared_->stopping;
     ++shared_->in_flight;
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     shared_->handler(std::move(request), [self](Response response) {
       net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         --self->shared_->in_flight;
@@ -101,35 +154,44 @@ class Server::Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(Response response) {
+    if (shared_->stopping) keep_alive_ = false;  // shutting down: this is the connection's last answer
     response.keep_alive(keep_alive_);
     response.set(bhttp::field::server, "bridgeline");
     response.prepare_payload();
     auto message = std::make_shared<Response>(std::move(response));
-    stream_.expires_after(shared_->options.read_timeout);
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
     bhttp::async_write(stream_, *message,
-                       [self = shared_from_this(), message](beast::error_code error, std::size_t) {
-                         self->OnWrite(error);
+                       [self = this->shared_from_this(), message](beast::error_code error, std::size_t) {
+                         if (error || !self->keep_alive_) return self->Close();
+                         self->Read();
                        });
   }
 
-  void OnWrite(beast::error_code error) {
-    if (error || !keep_alive_) return Close();
-    Read();
-  }
-
   void Close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.close();
+    request_timer_.cancel();
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(1));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::get_lowest_layer(self->stream_).close();
+      });
+    } else {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream_.close();
+    }
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
+  net::steady_timer request_timer_;
+  bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::shared_ptr<Shared> shared_;
+  std::shared_ptr<Server::Shared> shared_;
   bool keep_alive_ = true;
   bool first_request_ = true;
 };
+
+}  // namespace
 
 class Server::Listener : public std::enable_shared_from_this<Listener> {
  public:
@@ -168,11 +230,11 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
   void OnAccept(beast::error_code error, tcp::socket socket) {
     if (error == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (!error) {
-      auto session = std::make_shared<Session>(std::move(socket), shared_);
-      if (shared_->connections > shared_->options.max_connections) {
-        session->Refuse();
+      const bool refuse = shared_->connections >= shared_->options.max_connections;
+      if (shared_->tls) {
+        std::make_shared<Session<ssl::stream<beast::tcp_stream>>>(shared_, std::move(socket), *shared_->tls)->Run(refuse);
       } else {
-        session->Run();
+        std::make_shared<Session<beast::tcp_stream>>(shared_, std::move(socket))->Run(refuse);
       }
     } else {
       spdlog::warn("accept failed: {}", error.message());
@@ -219,9 +281,25 @@ Status Server::Listen(const std::string& host_port) {
 tcp::endpoint Server::endpoint() const { return listener_ ? listener_->endpoint() : tcp::endpoint(); }
 
 void Server::StopAccepting() {
+  shared_->stopping = true;
   if (listener_) listener_->Stop();
 }
 
+Status Server::UseTls(const std::string& certificate_file, const std::string& private_key_file) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  beast::error_code error;
+  context->use_certificate_chain_file(certificate_file, error);
+  if (error) return Status::InvalidArgument("TLS certificate " + certificate_file + ": " + error.message());
+  context->use_private_key_file(private_key_file, ssl::context::pem, error);
+  if (error) return Status::InvalidArgument("TLS private key " + private_key_file + ": " + error.message());
+  shared_->tls = std::move(context);
+  return Status::Ok();
+}
+
 std::size_t Server::in_flight() const { return shared_->in_flight; }
+
+std::size_t Server::connections() const { return shared_->connections; }
 
 }  // namespace bridgeline::http

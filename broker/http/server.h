@@ -44,15 +44,22 @@ class Server {
   Status Listen(const std::string& host_port);
   // The bound endpoint, after Listen.
   boost::asio::ip::tcp::endpoint endpoint() const;
-  // Stops accepting; connections finish the request they are on.
+  // Serves HTTPS with this PEM certificate chain and key (call before Listen).
+  Status UseTls(const std::string& certificate_file, const std::string& private_key_file);
+  // Stops accepting; connections finish the request they are on, then close.
   void StopAccepting();
   // Requests read but not yet answered.
   std::size_t in_flight() const;
+  // Open connections.
+  std::size_t connections() const;
 
  private:
   class Listener;
-  class Session;
-  struct Shared;
+
+ public:
+  struct Shared;  // what the listener and every session share
+
+ private:
 
   boost::asio::io_context& io_;
   std::shared_ptr<Shared> shared_;

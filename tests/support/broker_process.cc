@@ -46,7 +46,7 @@ BrokerProcess::BrokerProcess(std::string config, std::string data_dir, unsigned 
     ::execv(binary.c_str(), argv.data());
     ::_exit(127);
   }
-  static const std::regex kListening(R"(listening on http://127\.0\.0\.1:(\d+))");
+  static const std::regex kListening(R"(listening on (https?)://127\.0\.0\.1:(\d+))");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
@@ -57,7 +57,8 @@ BrokerProcess::BrokerProcess(std::string config, std::string data_dir, unsigned 
     std::smatch match;
     std::string text = output();
     if (std::regex_search(text, match, kListening)) {
-      port_ = static_cast<unsigned short>(std::stoi(match[1]));
+      port_ = static_cast<unsigned short>(std::stoi(match[2]));
+      if (match[1] == "https") return;  // printed only once ready; the test client speaks plain HTTP
       http::HttpClient client("127.0.0.1", port_);
       if (client.Request("GET", "/readyz").status == 200) return;
     }

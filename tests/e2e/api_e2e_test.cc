@@ -1,0 +1,500 @@
+// The public API over real HTTP on loopback, as each kind of caller uses it: who may see and
+// change which case, idempotent retries, bad input, limits, TLS and a graceful stop.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <google/protobuf/struct.pb.h>
+
+#include "bridgeline/v1/api.pb.h"
+#include "broker/http/client.h"
+#include "tests/support/api.h"
+#include "tests/support/broker_process.h"
+
+namespace {
+
+using bridgeline::http::HttpClient;
+using bridgeline::http::HttpResponse;
+using bridgeline::testing::BrokerProcess;
+using bridgeline::testing::ListAllCases;
+using bridgeline::testing::ParseJson;
+namespace v1 = bridgeline::v1;
+using Headers = std::map<std::string, std::string>;
+
+Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+const std::string kIsolationConfig = BRIDGELINE_SOURCE_DIR "/tests/e2e/isolation.yaml";
+
+// The isolation config with its server section's rate_limit line replaced by `server_lines`.
+std::string ConfigWith(const std::string& dir, const std::string& server_lines) {
+  std::ifstream in(kIsolationConfig);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string config = text.str();
+  const std::string line = "  rate_limit: { requests_per_second: 0 }\n";
+  config.replace(config.find(line), line.size(), server_lines);
+  const std::string path = dir + "/config.yaml";
+  std::ofstream(path) << config;
+  return path;
+}
+
+std::string Escalation(const std::string& contract, const std::string& ticket) {
+  return R"({"contract":")" + contract + R"(","tier1_ticket_id":")" + ticket +
+         R"(","customer":{"id":"C-)" + ticket +
+         R"(","name":"Grace Hopper","email":"grace@example.com"},"severity":"SEV2","subject":"Cannot log in"})";
+}
+
+std::string ProblemField(const HttpResponse& response, const std::string& name) {
+  google::protobuf::Struct problem;
+  if (!ParseJson(response.body, &problem)) return "(not JSON: " + response.body + ")";
+  auto found = problem.fields().find(name);
+  return found == problem.fields().end() ? std::string() : found->second.string_value();
+}
+
+v1::CaseView ViewOf(const HttpResponse& response) {
+  v1::CaseView view;
+  INFO(response.body);
+  REQUIRE(ParseJson(response.body, &view));
+  return view;
+}
+
+std::size_t CountCases(HttpClient& client) {
+  bool ok = false;
+  auto cases = ListAllCases(client, Bearer("demo-ops-token"), &ok);
+  REQUIRE(ok);
+  return cases.size();
+}
+
+// Polls until the case's connector has forwarded it (the client sees it only then).
+void AwaitForwarded(HttpClient& client, const std::string& id) {
+  for (int i = 0; i < 300; ++i) {
+    auto view = ViewOf(client.Request("GET", "/v1/escalations/" + id, {}, Bearer("demo-ops-token")));
+    if (view.status() == v1::FORWARDED) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL("case " << id << " was not forwarded");
+}
+
+struct Role {
+  std::string name;
+  std::string token;
+  v1::Side side;
+  std::set<std::string> own_contracts;  // contracts whose cases it may see
+};
+
+}  // namespace
+
+TEST_CASE("every role sees and changes only the cases it may", "[e2e][api][isolation]") {
+  const std::string dir = BrokerProcess::TempDir("isolation");
+  BrokerProcess broker(kIsolationConfig, dir + "/data");
+  HttpClient client("127.0.0.1", broker.port());
+
+  const std::map<std::string, std::string> case_of_contract = {
+      {"northwind-globex",
+       ViewOf(client.Request("POST", "/v1/escalations", Escalation("northwind-globex", "N-1"),
+                             Bearer("demo-outsourcer-token")))
+           .id()},
+      {"southwind-initech",
+       ViewOf(client.Request("POST", "/v1/escalations", Escalation("southwind-initech", "S-1"),
+                             Bearer("test-southwind-token")))
+           .id()},
+  };
+  for (const auto& [contract, id] : case_of_contract) AwaitForwarded(client, id);
+
+  const std::vector<Role> roles = {
+      {"outsourcer northwind", "demo-outsourcer-token", v1::OUTSOURCER, {"northwind-globex"}},
+      {"outsourcer southwind", "test-southwind-token", v1::OUTSOURCER, {"southwind-initech"}},
+      {"client globex", "demo-globex-token", v1::CLIENT, {"northwind-globex"}},
+      {"client initech", "demo-initech-token", v1::CLIENT, {"southwind-initech"}},
+      {"ops", "demo-ops-token", v1::OPS, {"northwind-globex", "southwind-initech"}},
+  };
+  std::map<std::string, int> events_added;  // case id -> events the matrix should have added
+
+  for (const auto& role : roles) {
+    for (const auto& [contract, id] : case_of_contract) {
+      const bool own = role.own_contracts.count(contract) > 0;
+      const Headers headers = Bearer(role.token);
+      INFO(role.name << " on " << (own ? "its own" : "a foreign") << " case " << id);
+
+      // Reading one case: a foreign case does not exist.
+      auto read = client.Request("GET", "/v1/escalations/" + id, {}, headers);
+      CHECK(read.status == (own ? 200 : 404));
+      if (own) {
+        auto view = ViewOf(read);
+        // Only the contract's shared fields (id, tier) cross to the client.
+        if (role.side == v1::CLIENT) {
+          CHECK(view.customer().name() == "***");
+          CHECK(view.customer().email() == "***");
+        } else {
+          CHECK(view.customer().email() == "grace@example.com");
+        }
+      } else {
+        CHECK(read.body.find(contract) == std::string::npos);
+      }
+
+      // Listing, with and without the contract filter.
+      for (const std::string& query : {std::string(), "?contract=" + contract}) {
+        auto listed = client.Request("GET", "/v1/escalations" + query, {}, headers);
+        REQUIRE(listed.status == 200);
+        v1::CaseList list;
+        REQUIRE(ParseJson(listed.body, &list));
+        bool found = false;
+        for (const auto& view : list.escalations()) found = found || view.id() == id;
+        CHECK(found == own);
+      }
+
+      // A comment: either side of the case may send one; ops only reads.
+      auto comment = client.Request("POST", "/v1/escalations/" + id + "/events",
+                                    R"({"type":"comment","note":"from )" + role.name + R"("})", headers);
+      if (role.side == v1::OPS) {
+        CHECK(comment.status == 403);
+      } else {
+        CHECK(comment.status == (own ? 200 : 404));
+        if (own) ++events_added[id];
+      }
+
+      // The other side's event: refused on an own case, unknown on a foreign one.
+      if (role.side != v1::OPS) {
+        const std::string other_side = role.side == v1::CLIENT ? "confirm" : "acknowledge";
+        auto wrong = client.Request("POST", "/v1/escalations/" + id + "/events",
+                                    R"({"type":")" + other_side + R"("})", headers);
+        CHECK(wrong.status == (own ? 403 : 404));
+      }
+
+      // Escalating on the contract: only its own outsourcer may.
+      auto escalate = client.Request("POST", "/v1/escalations", Escalation(contract, "E-" + role.token), headers);
+      if (role.side != v1::OUTSOURCER) {
+        CHECK(escalate.status == 403);
+      } else if (own) {
+        CHECK(escalate.status == 201);
+      } else {
+        CHECK(escalate.status == 400);
+        CHECK(ProblemField(escalate, "field") == "contract");
+      }
+    }
+
+    // Backups are for ops only.
+    auto backup = client.Request("POST", "/v1/admin/backup",
+                                 R"({"to":")" + dir + "/backup-" + std::to_string(role.side) + R"("})",
+                                 Bearer(role.token));
+    CHECK(backup.status == (role.side == v1::OPS ? 201 : 403));
+  }
+
+  // Refused requests changed nothing: each case has exactly the events that were accepted.
+  for (const auto& [contract, id] : case_of_contract) {
+    auto view = ViewOf(client.Request("GET", "/v1/escalations/" + id, {}, Bearer("demo-ops-token")));
+    int comments = 0;
+    for (const auto& event : view.events()) comments += event.type() == v1::EventType::comment;
+    CHECK(comments == events_added[id]);
+    CHECK(view.status() == v1::FORWARDED);
+  }
+  CHECK(CountCases(client) == 4);  // the two above and one escalation by each outsourcer
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a retried request with the same Idempotency-Key creates nothing new", "[e2e][api][idempotency]") {
+  const std::string dir = BrokerProcess::TempDir("idempotency");
+  const Headers outsourcer = {{"Authorization", "Bearer demo-outsourcer-token"}, {"Idempotency-Key", "retry-1"}};
+  const std::string body = Escalation("northwind-globex", "I-1");
+  std::string first_body;
+  {
+    BrokerProcess broker(kIsolationConfig, dir + "/data");
+    HttpClient client("127.0.0.1", broker.port());
+    auto first = client.Request("POST", "/v1/escalations", body, outsourcer);
+    REQUIRE(first.status == 201);
+    first_body = first.body;
+
+    SECTION("the same key and body get the same answer, marked as replayed") {
+      auto again = client.Request("POST", "/v1/escalations", body, outsourcer);
+      CHECK(again.status == 201);
+      CHECK(again.body == first_body);
+      CHECK(again.headers["idempotent-replayed"] == "true");
+      CHECK(CountCases(client) == 1);
+      // Without the key, the same body is a repeat contact on the open case, not a replay.
+      auto unkeyed = client.Request("POST", "/v1/escalations", body, Bearer("demo-outsourcer-token"));
+      CHECK(unkeyed.status == 200);
+      CHECK(ViewOf(unkeyed).repeat_contacts() == 1);
+    }
+    SECTION("the same key with another body is 422 and stores nothing") {
+      auto other = client.Request("POST", "/v1/escalations", Escalation("northwind-globex", "I-2"), outsourcer);
+      CHECK(other.status == 422);
+      CHECK(other.headers["content-type"] == "application/problem+json");
+      CHECK(CountCases(client) == 1);
+    }
+    SECTION("keys belong to one organization: another's same key is its own request") {
+      Headers southwind = {{"Authorization", "Bearer test-southwind-token"}, {"Idempotency-Key", "retry-1"}};
+      auto theirs = client.Request("POST", "/v1/escalations", Escalation("southwind-initech", "I-1"), southwind);
+      CHECK(theirs.status == 201);
+      CHECK(ViewOf(theirs).id() != ViewOf(first).id());
+    }
+    SECTION("concurrent retries with one key create one case and all get its answer") {
+      const Headers concurrent = {{"Authorization", "Bearer demo-outsourcer-token"}, {"Idempotency-Key", "burst"}};
+      const std::string burst_body = Escalation("northwind-globex", "I-burst");
+      std::vector<HttpResponse> answers(16);
+      std::vector<std::thread> threads;
+      for (std::size_t i = 0; i < answers.size(); ++i) {
+        threads.emplace_back([&, i] {
+          HttpClient own("127.0.0.1", broker.port());
+          answers[i] = own.Request("POST", "/v1/escalations", burst_body, concurrent);
+        });
+      }
+      for (auto& thread : threads) thread.join();
+      std::set<std::string> ids;
+      for (const auto& answer : answers) {
+        CHECK(answer.status == 201);
+        ids.insert(ViewOf(answer).id());
+      }
+      CHECK(ids.size() == 1);
+      CHECK(CountCases(client) == 2);
+    }
+    SECTION("an event retried with its key is recorded once") {
+      const std::string id = ViewOf(first).id();
+      Headers keyed = {{"Authorization", "Bearer demo-outsourcer-token"}, {"Idempotency-Key", "note-1"}};
+      for (int i = 0; i < 3; ++i) {
+        CHECK(client.Request("POST", "/v1/escalations/" + id + "/events", R"({"type":"comment","note":"once"})", keyed)
+                  .status == 200);
+      }
+      auto view = ViewOf(client.Request("GET", "/v1/escalations/" + id, {}, Bearer("demo-ops-token")));
+      int comments = 0;
+      for (const auto& event : view.events()) comments += event.type() == v1::EventType::comment;
+      CHECK(comments == 1);
+    }
+    SECTION("a key longer than 255 characters is refused") {
+      Headers long_key = {{"Authorization", "Bearer demo-outsourcer-token"}, {"Idempotency-Key", std::string(256, 'k')}};
+      auto refused = client.Request("POST", "/v1/escalations", Escalation("northwind-globex", "I-3"), long_key);
+      CHECK(refused.status == 400);
+      CHECK(ProblemField(refused, "field") == "Idempotency-Key");
+    }
+    CHECK(broker.Terminate() == 0);
+  }
+  // Keys are durable: after a restart the retry still gets the first answer.
+  BrokerProcess broker(kIsolationConfig, dir + "/data");
+  HttpClient client("127.0.0.1", broker.port());
+  auto after_restart = client.Request("POST", "/v1/escalations", body, outsourcer);
+  CHECK(after_restart.status == 201);
+  CHECK(after_restart.body == first_body);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("bad input gets the right 4xx and stores nothing", "[e2e][api][bad-input]") {
+  const std::string dir = BrokerProcess::TempDir("bad-input");
+  BrokerProcess broker(kIsolationConfig, dir + "/data");
+  HttpClient client("127.0.0.1", broker.port());
+  const Headers outsourcer = Bearer("demo-outsourcer-token");
+  const std::string good = Escalation("northwind-globex", "B-1");
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string body = good;
+    body.replace(body.find(from), from.size(), to);
+    return body;
+  };
+
+  struct BadRequest {
+    std::string what;
+    std::string body;
+    int status;
+    std::string field;  // the problem's field, when it names one
+  };
+  const std::vector<BadRequest> bad = {
+      {"malformed JSON", R"({"contract": "northwind-globex", )", 400, ""},
+      {"not an object", R"(["northwind-globex"])", 400, ""},
+      {"a wrong type", with(R"("severity":"SEV2")", R"("severity":2.5)"), 400, "severity"},
+      {"a wrong nested type", with(R"("name":"Grace Hopper")", R"("name":{"first":"Grace"})"), 400, "customer.name"},
+      {"an unknown field", with(R"("severity")", R"("shoe_size":9,"severity")"), 400, "shoe_size"},
+      {"a missing field", with(R"(,"subject":"Cannot log in")", ""), 400, "subject"},
+      {"a missing nested field", with(R"("id":"C-B-1",)", ""), 400, "customer.id"},
+      {"an unknown severity", with("SEV2", "SEV9"), 400, "severity"},
+      {"invalid UTF-8", with("Cannot log in", "Cannot \xff\xfe log in"), 400, ""},
+      {"an empty body", "", 400, ""},
+      {"a body over the limit", with("Cannot log in", std::string(9000, 'x')), 413, ""},
+  };
+  for (const auto& request : bad) {
+    INFO(request.what);
+    auto response = client.Request("POST", "/v1/escalations", request.body, outsourcer);
+    CHECK(response.status == request.status);
+    CHECK(response.headers["content-type"] == "application/problem+json");
+    if (!request.field.empty()) CHECK(ProblemField(response, "field") == request.field);
+    CHECK_FALSE(ProblemField(response, "detail").empty());
+  }
+
+  SECTION("a body that is not JSON by its Content-Type") {
+    Headers text = outsourcer;
+    text["Content-Type"] = "text/plain";
+    auto response = client.Request("POST", "/v1/escalations", good, text);
+    CHECK(response.status == 400);
+    CHECK_THAT(ProblemField(response, "detail"), Catch::Contains("Content-Type"));
+  }
+  SECTION("headers over the limit") {
+    Headers huge = outsourcer;
+    huge["X-Padding"] = std::string(5000, 'h');
+    CHECK(client.Request("POST", "/v1/escalations", good, huge).status == 431);
+  }
+  SECTION("a slow sender is cut off with 408") {
+    const auto started = std::chrono::steady_clock::now();
+    auto response = client.Raw(
+        "POST /v1/escalations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer demo-outsourcer-token\r\n"
+        "Content-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"contract\":");
+    CHECK(response.status == 408);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));  // read_timeout is 2 s
+  }
+  SECTION("malformed HTTP") {
+    CHECK(client.Raw("HELLO\r\n\r\n").status == 400);
+  }
+  SECTION("an unknown route or method") {
+    CHECK(client.Request("GET", "/v1/nothing-here", {}, outsourcer).status == 404);
+    CHECK(client.Request("GET", "/v2/escalations", {}, outsourcer).status == 404);
+    auto deleted = client.Request("DELETE", "/v1/escalations", {}, outsourcer);
+    CHECK(deleted.status == 405);
+    CHECK(deleted.headers["allow"] == "GET, POST");
+    CHECK(client.Request("PUT", "/v1/escalations/BL-1/events", good, outsourcer).status == 405);
+  }
+  SECTION("an event of an unknown type, or none") {
+    auto created = client.Request("POST", "/v1/escalations", good, outsourcer);
+    REQUIRE(created.status == 201);
+    const std::string events = "/v1/escalations/" + ViewOf(created).id() + "/events";
+    auto unknown = client.Request("POST", events, R"({"type":"celebrate"})", outsourcer);
+    CHECK(unknown.status == 400);
+    CHECK(ProblemField(unknown, "field") == "type");
+    auto none = client.Request("POST", events, R"({"note":"hello"})", outsourcer);
+    CHECK(none.status == 400);
+    CHECK(ProblemField(none, "field") == "type");
+    auto escalated = ViewOf(client.Request("GET", "/v1/escalations/" + ViewOf(created).id(), {}, outsourcer));
+    CHECK(escalated.events_size() >= 1);
+    for (const auto& event : escalated.events()) CHECK(event.type() != v1::EventType::comment);
+    CHECK(CountCases(client) == 1);
+    return;
+  }
+  SECTION("list queries out of range") {
+    auto too_many = client.Request("GET", "/v1/escalations?limit=201", {}, outsourcer);
+    CHECK(too_many.status == 400);
+    CHECK(ProblemField(too_many, "field") == "limit");
+    auto unknown = client.Request("GET", "/v1/escalations?colour=red", {}, outsourcer);
+    CHECK(unknown.status == 400);
+    CHECK(ProblemField(unknown, "field") == "colour");
+    CHECK(client.Request("GET", "/v1/escalations?status=LOST", {}, outsourcer).status == 400);
+  }
+  CHECK(CountCases(client) == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a token over its rate limit gets 429 with Retry-After; connections are bounded", "[e2e][api][limits]") {
+  const std::string dir = BrokerProcess::TempDir("limits");
+  const std::string config =
+      ConfigWith(dir, "  rate_limit: { requests_per_second: 2, burst: 3 }\n  max_connections: 4\n");
+  BrokerProcess broker(config, dir + "/data");
+
+  SECTION("rate limit per token") {
+    HttpClient client("127.0.0.1", broker.port());
+    const Headers ops = Bearer("demo-ops-token");
+    for (int i = 0; i < 3; ++i) REQUIRE(client.Request("GET", "/v1/escalations", {}, ops).status == 200);
+    auto limited = client.Request("GET", "/v1/escalations", {}, ops);
+    CHECK(limited.status == 429);
+    CHECK(limited.headers["retry-after"] == "1");
+    CHECK(limited.headers["content-type"] == "application/problem+json");
+    // Another token has its own bucket; a limited escalation stores nothing.
+    CHECK(client.Request("GET", "/v1/escalations", {}, Bearer("demo-globex-token")).status == 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    CHECK(client.Request("GET", "/v1/escalations", {}, ops).status == 200);
+  }
+  SECTION("connections beyond the limit get 503 and are closed") {
+    std::vector<std::unique_ptr<HttpClient>> held;
+    for (int i = 0; i < 4; ++i) {
+      held.push_back(std::make_unique<HttpClient>("127.0.0.1", broker.port()));
+      REQUIRE(held.back()->Request("GET", "/healthz").status == 200);  // kept alive
+    }
+    HttpClient extra("127.0.0.1", broker.port());
+    auto refused = extra.Request("GET", "/healthz");
+    CHECK(refused.status == 503);
+    CHECK(refused.headers["retry-after"] == "1");
+    held.pop_back();  // one leaves; a new connection is served again
+    bool served = false;
+    for (int i = 0; i < 50 && !served; ++i) {
+      HttpClient again("127.0.0.1", broker.port());
+      served = again.Request("GET", "/healthz").status == 200;
+      if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    CHECK(served);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("with a certificate configured the API speaks TLS only", "[e2e][api][tls]") {
+  const std::string dir = BrokerProcess::TempDir("tls");
+  const std::string openssl = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                              "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+                              dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
+  REQUIRE(std::system(openssl.c_str()) == 0);
+  const std::string config =
+      ConfigWith(dir, "  tls: { certificate_file: " + dir + "/cert.pem, private_key_file: " + dir + "/key.pem }\n");
+  BrokerProcess broker(config, dir + "/data");
+  CHECK_THAT(broker.output(), Catch::Contains("listening on https://127.0.0.1:"));
+
+  // curl verifies the chain against the test's own certificate.
+  const std::string url = "https://127.0.0.1:" + std::to_string(broker.port());
+  auto curl = [&](const std::string& arguments) {
+    std::string command = "curl -sS --max-time 5 --cacert " + dir + "/cert.pem -o /dev/null -w '%{http_code}' " +
+                          arguments + " 2>&1";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    std::string output;
+    char buffer[256];
+    while (pipe != nullptr && std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+    if (pipe != nullptr) ::pclose(pipe);
+    return output;
+  };
+  CHECK(curl(url + "/readyz") == "200");
+  CHECK(curl("-X POST -H 'Authorization: Bearer demo-outsourcer-token' -H 'Content-Type: application/json' -d '" +
+             Escalation("northwind-globex", "TLS-1") + "' " + url + "/v1/escalations") == "201");
+  // Plain HTTP on the TLS port gets no answer.
+  HttpClient plain("127.0.0.1", broker.port(), std::chrono::seconds(3));
+  CHECK(plain.Request("GET", "/readyz").status == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("SIGTERM finishes what is in flight and exits 0; every answered case is kept", "[e2e][api][shutdown]") {
+  const std::string dir = BrokerProcess::TempDir("shutdown");
+  std::mutex mutex;
+  std::vector<std::string> answered;
+  std::atomic<int> server_errors{0};
+  {
+    BrokerProcess broker(kIsolationConfig, dir + "/data");
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 4; ++w) {
+      writers.emplace_back([&, w] {
+        HttpClient client("127.0.0.1", broker.port(), std::chrono::seconds(10), false);
+        for (int i = 0; !stop; ++i) {
+          auto response = client.Request(
+              "POST", "/v1/escalations",
+              Escalation("northwind-globex", fmt::format("W{}-{}", w, i)),
+              Bearer("demo-outsourcer-token"));
+          if (response.status == 0) break;  // the broker closed the connection: it is stopping
+          if (response.status >= 500) ++server_errors;
+          if (response.status == 201) {
+            std::lock_guard lock(mutex);
+            answered.push_back(ViewOf(response).id());
+          }
+        }
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    CHECK(broker.Terminate() == 0);
+    stop = true;
+    for (auto& writer : writers) writer.join();
+  }
+  CHECK(server_errors == 0);
+  REQUIRE(answered.size() > 10);
+  BrokerProcess broker(kIsolationConfig, dir + "/data");
+  HttpClient client("127.0.0.1", broker.port());
+  for (const auto& id : answered) {
+    INFO(id);
+    CHECK(client.Request("GET", "/v1/escalations/" + id, {}, Bearer("demo-ops-token")).status == 200);
+  }
+  CHECK(CountCases(client) == answered.size());
+  std::filesystem::remove_all(dir);
+}
