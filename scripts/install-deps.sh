@@ -2,7 +2,8 @@
 # Installs what Bridgeline needs to build, test and run, from Debian 12 packages only.
 # Idempotent and non-interactive: packages already present are skipped.
 #   scripts/install-deps.sh            build and unit-test dependencies
-#   scripts/install-deps.sh --test     also what the integration tests start (RT 5, promtool, Chromium)
+#   scripts/install-deps.sh --test     also what the integration tests and the fuzzer need
+#   scripts/install-deps.sh --bench    also the peers the benchmarks compare against (Alertmanager)
 set -euo pipefail
 
 build_packages=(
@@ -12,12 +13,14 @@ build_packages=(
   librocksdb-dev catch2 libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libre2-dev libhowardhinnant-date-dev libssl-dev
 )
-test_packages=(tmux python3)
+test_packages=(tmux python3 openssl clang libclang-rt-14-dev)
+bench_packages=(prometheus-alertmanager)
 
 wanted=("${build_packages[@]}")
-if [[ "${1:-}" == "--test" ]]; then
-  wanted+=("${test_packages[@]}")
-fi
+case "${1:-}" in
+  --test) wanted+=("${test_packages[@]}") ;;
+  --bench) wanted+=("${test_packages[@]}" "${bench_packages[@]}") ;;
+esac
 
 missing=()
 for package in "${wanted[@]}"; do

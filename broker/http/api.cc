@@ -1,16 +1,18 @@
 #include "broker/http/api.h"
 
-#include <boost/asio/post.hpp>
-#include <boost/url/parse.hpp>
-#include <re2/re2.h>
-
 #include <google/protobuf/util/json_util.h>
+#include <re2/re2.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
+#include <boost/url/parse.hpp>
+
+#include "broker/common/json.h"
 #include "broker/config/config.h"
 #include "broker/engine/apply.h"
 #include "broker/engine/disclosure.h"
 #include "broker/engine/engine.h"
+#include "broker/http/decode.h"
 
 namespace bridgeline::http {
 
@@ -25,74 +27,6 @@ constexpr int kMaxPageSize = 200;
 constexpr int kMaxScannedPerPage = 10000;
 constexpr std::size_t kMaxIdempotencyKey = 255;
 
-// Protobuf's JSON errors name the field as "(customer.tier): invalid value..." or
-// "(customer) idx: Cannot find field."; the problem names it as "customer.tier".
-Status JsonError(const std::string& message) {
-  static const RE2 kInvalid(R"(^\(([^)]*)\)\s*(\S+)?\s*:\s*(.*)$)");
-  static const RE2 kTopLevelUnknown(R"(^(\S+): Cannot find field\.?$)");
-  std::string path, name, detail;
-  if (RE2::FullMatch(message, kInvalid, &path, &name, &detail)) {
-    std::string field = path;
-    if (!name.empty()) field = field.empty() ? name : field + "." + name;
-    if (detail.rfind("Cannot find field", 0) == 0) return Status::InvalidArgument("unknown field", field);
-    // An object where a scalar belongs names the scalar only at the end of the message.
-    static const RE2 kObjectOnScalar(R"(.*Starting an object on a scalar field for type (\S+)$)");
-    std::string scalar;
-    if (RE2::FullMatch(detail, kObjectOnScalar, &scalar)) {
-      return Status::InvalidArgument("must be a single value, not an object", field.empty() ? scalar : field + "." + scalar);
-    }
-    static const RE2 kWrongType(R"(invalid value (.*) for type TYPE_(\w+)$)");
-    std::string value, type;
-    if (RE2::FullMatch(detail, kWrongType, &value, &type)) {
-      for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      return Status::InvalidArgument("must be a " + type + ", not " + value, field);
-    }
-    return Status::InvalidArgument(detail, field);
-  }
-  if (RE2::FullMatch(message, kTopLevelUnknown, &name)) return Status::InvalidArgument("unknown field", name);
-  std::string first_line = message.substr(0, message.find('\n'));
-  return Status::InvalidArgument("the body is not valid JSON: " + first_line);
-}
-
-// JSON text is UTF-8 (RFC 8259); text that is not would reach the client's desk garbled.
-// Returns the offset of the first invalid byte, or npos.
-std::size_t InvalidUtf8At(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    std::size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3 : (byte >> 3) == 0x1E ? 4 : 0;
-    if (length == 0 || i + length > text.size()) return i;
-    std::uint32_t code = length == 1 ? byte : byte & (0x7F >> length);
-    for (std::size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return i;
-      code = (code << 6) | (next & 0x3F);
-    }
-    // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
-    static constexpr std::uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < kMinimum[length] || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) return i;
-    i += length;
-  }
-  return std::string_view::npos;
-}
-
-template <typename Message>
-Status ParseBody(const Request& request, Message* message) {
-  auto type = request[bhttp::field::content_type];
-  if (!type.empty() && type.find("application/json") == std::string_view::npos) {
-    return Status::InvalidArgument("Content-Type must be application/json, not '" + std::string(type) + "'");
-  }
-  if (request.body().empty()) return Status::InvalidArgument("the body is empty; a JSON object is required");
-  if (auto at = InvalidUtf8At(request.body()); at != std::string_view::npos) {
-    return Status::InvalidArgument("the body is not valid UTF-8 (byte " + std::to_string(at) + ")");
-  }
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto parsed = google::protobuf::util::JsonStringToMessage(request.body(), message, options);
-  if (!parsed.ok()) return JsonError(std::string(parsed.message()));
-  return Status::Ok();
-}
-
 std::string Sha256Hex(std::string_view text) { return config::HashToken(text); }
 
 }  // namespace
@@ -101,7 +35,8 @@ Response ProblemFor(const Status& status) {
   using Code = Status::Code;
   switch (status.code()) {
     case Code::kInvalidArgument: {
-      std::string detail = status.field().empty() ? status.message() : status.field() + ": " + status.message();
+      std::string detail =
+          status.field().empty() ? status.message() : status.field() + ": " + status.message();
       return Problem(400, "invalid-request", "Invalid request", detail, status.field());
     }
     case Code::kUnauthenticated: {
@@ -109,27 +44,34 @@ Response ProblemFor(const Status& status) {
       response.set(bhttp::field::www_authenticate, "Bearer");
       return response;
     }
-    case Code::kPermissionDenied: return Problem(403, "forbidden", "Forbidden", status.message());
-    case Code::kNotFound: return Problem(404, "not-found", "Not found", status.message());
-    case Code::kFailedPrecondition: return Problem(409, "conflict", "Not allowed in the case's current state", status.message());
-    case Code::kAlreadyExists: return Problem(422, "idempotency-key-reused", "Idempotency-Key reused", status.message());
-    case Code::kResourceExhausted: return Problem(429, "rate-limited", "Too many requests", status.message());
+    case Code::kPermissionDenied:
+      return Problem(403, "forbidden", "Forbidden", status.message());
+    case Code::kNotFound:
+      return Problem(404, "not-found", "Not found", status.message());
+    case Code::kFailedPrecondition:
+      return Problem(409, "conflict", "Not allowed in the case's current state", status.message());
+    case Code::kAlreadyExists:
+      return Problem(422, "idempotency-key-reused", "Idempotency-Key reused", status.message());
+    case Code::kResourceExhausted:
+      return Problem(429, "rate-limited", "Too many requests", status.message());
     case Code::kUnavailable: {
       auto response = Problem(503, "unavailable", "Service unavailable", status.message());
       response.set(bhttp::field::retry_after, "1");
       return response;
     }
-    default: return Problem(500, "internal", "Internal error", status.message());
+    default:
+      return Problem(500, "internal", "Internal error", status.message());
   }
 }
 
-Api::Api(const v1::BrokerConfig& config, std::shared_ptr<const engine::Rules> rules, store::Store* store,
-         service::Broker* broker)
+Api::Api(const v1::BrokerConfig& config, std::shared_ptr<const engine::Rules> rules,
+         store::Store* store, service::Broker* broker)
     : rules_(std::move(rules)),
       store_(store),
       broker_(broker),
       idempotency_ttl_ms_(config.server().idempotency_ttl().seconds() * 1000),
-      rate_limiter_(config.server().rate_limit().requests_per_second(), config.server().rate_limit().burst()) {
+      rate_limiter_(config.server().rate_limit().requests_per_second(),
+                    config.server().rate_limit().burst()) {
   for (const auto& organization : config.organizations()) {
     for (const auto& hash : organization.token_sha256()) {
       callers_by_token_hash_[hash] = Caller{organization.name(), organization.side(), hash};
@@ -143,7 +85,7 @@ Response Api::Json(unsigned status, const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   options.always_print_primitive_fields = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &response.body(), options);
+  (void)MessageToJson(message, &response.body(), options);
   response.body() += '\n';
   return response;
 }
@@ -151,14 +93,16 @@ Response Api::Json(unsigned status, const google::protobuf::Message& message) {
 const Api::Caller* Api::Authenticate(const Request& request) const {
   auto header = request[bhttp::field::authorization];
   constexpr std::string_view kBearer = "Bearer ";
-  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) return nullptr;
+  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer)
+    return nullptr;
   auto found = callers_by_token_hash_.find(Sha256Hex(header.substr(kBearer.size())));
   return found == callers_by_token_hash_.end() ? nullptr : &found->second;
 }
 
 void Api::Handle(Request&& request, Respond respond) {
   auto target = boost::urls::parse_origin_form(request.target());
-  if (!target) return respond(Problem(400, "bad-target", "Malformed request target", "cannot parse the URL"));
+  if (!target)
+    return respond(Problem(400, "bad-target", "Malformed request target", "cannot parse the URL"));
   std::string path = target->path();
   std::vector<std::pair<std::string, std::string>> query;
   for (auto param : target->params()) query.emplace_back(param.key, param.value);
@@ -180,7 +124,8 @@ void Api::Handle(Request&& request, Respond respond) {
   }
   if (path == "/readyz") {
     if (method != bhttp::verb::get) return method_not_allowed("GET");
-    if (!ready_) return respond(Problem(503, "not-ready", "Not ready", "recovery has not finished"));
+    if (!ready_)
+      return respond(Problem(503, "not-ready", "Not ready", "recovery has not finished"));
     Response response{bhttp::status::ok, 11};
     response.set(bhttp::field::content_type, "application/json");
     response.body() = "{\"status\":\"ready\"}\n";
@@ -192,9 +137,11 @@ void Api::Handle(Request&& request, Respond respond) {
 
   const Caller* caller = Authenticate(request);
   if (caller == nullptr) {
-    return respond(ProblemFor(Status::Unauthenticated("a valid bearer token is required (Authorization: Bearer <token>)")));
+    return respond(ProblemFor(Status::Unauthenticated(
+        "a valid bearer token is required (Authorization: Bearer <token>)")));
   }
-  if (auto wait = rate_limiter_.Take(caller->token_hash, RateLimiter::Clock::now()); wait.count() > 0) {
+  if (auto wait = rate_limiter_.Take(caller->token_hash, RateLimiter::Clock::now());
+      wait.count() > 0) {
     auto response = ProblemFor(Status::ResourceExhausted(
         "this token's rate limit is exceeded; retry in " + std::to_string(wait.count()) + " ms"));
     response.set(bhttp::field::retry_after, std::to_string((wait.count() + 999) / 1000));
@@ -203,45 +150,51 @@ void Api::Handle(Request&& request, Respond respond) {
 
   if (path == "/v1/admin/backup") {
     if (method != bhttp::verb::post) return method_not_allowed("POST");
-    if (caller->side != v1::OPS) return respond(ProblemFor(Status::PermissionDenied("backups need an ops token")));
+    if (caller->side != v1::OPS)
+      return respond(ProblemFor(Status::PermissionDenied("backups need an ops token")));
     v1::BackupRequest backup;
-    Status parsed = ParseBody(request, &backup);
+    Status parsed = DecodeJsonBody(request, &backup);
     if (!parsed.ok()) return respond(ProblemFor(parsed));
     if (backup.to().empty() || backup.to().front() != '/') {
       return respond(ProblemFor(Status::InvalidArgument("must be an absolute path", "to")));
     }
-    return boost::asio::post(readers_, [this, backup = std::move(backup), respond = std::move(respond)] {
-      v1::BackupResult result;
-      result.set_last_sequence(store_->last_sequence());
-      Status taken = store_->Checkpoint(backup.to());
-      if (!taken.ok()) return respond(ProblemFor(taken));
-      result.set_path(backup.to());
-      spdlog::info("backup taken to {} (log sequence {})", backup.to(), result.last_sequence());
-      respond(Json(201, result));
-    });
+    return boost::asio::post(
+        readers_, [this, backup = std::move(backup), respond = std::move(respond)] {
+          v1::BackupResult result;
+          result.set_last_sequence(store_->last_sequence());
+          Status taken = store_->Checkpoint(backup.to());
+          if (!taken.ok()) return respond(ProblemFor(taken));
+          result.set_path(backup.to());
+          spdlog::info("backup taken to {} (log sequence {})", backup.to(), result.last_sequence());
+          respond(Json(201, result));
+        });
   }
 
   static const RE2 kCase(R"(^/v1/escalations/([A-Za-z0-9-]+)$)");
   static const RE2 kCaseEvents(R"(^/v1/escalations/([A-Za-z0-9-]+)/events$)");
   std::string case_id;
   if (path == "/v1/escalations") {
-    if (method == bhttp::verb::post) return Escalate(*caller, std::move(request), std::move(respond));
+    if (method == bhttp::verb::post)
+      return Escalate(*caller, std::move(request), std::move(respond));
     if (method == bhttp::verb::get) {
-      return boost::asio::post(readers_, [this, who = *caller, query = std::move(query), respond = std::move(respond)] {
-        ListCases(who, query, respond);
-      });
+      return boost::asio::post(
+          readers_, [this, who = *caller, query = std::move(query), respond = std::move(respond)] {
+            ListCases(who, query, respond);
+          });
     }
     return method_not_allowed("GET, POST");
   }
   if (RE2::FullMatch(path, kCaseEvents, &case_id)) {
-    if (method == bhttp::verb::post) return PostEvent(*caller, case_id, std::move(request), std::move(respond));
+    if (method == bhttp::verb::post)
+      return PostEvent(*caller, case_id, std::move(request), std::move(respond));
     return method_not_allowed("POST");
   }
   if (RE2::FullMatch(path, kCase, &case_id)) {
     if (method == bhttp::verb::get) {
-      return boost::asio::post(readers_, [this, who = *caller, case_id, respond = std::move(respond)] {
-        GetCase(who, case_id, respond);
-      });
+      return boost::asio::post(readers_,
+                               [this, who = *caller, case_id, respond = std::move(respond)] {
+                                 GetCase(who, case_id, respond);
+                               });
     }
     return method_not_allowed("GET");
   }
@@ -291,37 +244,42 @@ void Api::Escalate(const Caller& caller, Request&& request, Respond respond) {
   }
   auto key = request["Idempotency-Key"];
   if (key.size() > kMaxIdempotencyKey) {
-    return respond(Problem(400, "invalid-request", "Invalid request", "Idempotency-Key is longer than 255 characters",
-                           "Idempotency-Key"));
+    return respond(Problem(400, "invalid-request", "Invalid request",
+                           "Idempotency-Key is longer than 255 characters", "Idempotency-Key"));
   }
   v1::EscalateRequest escalate;
-  Status parsed = ParseBody(request, &escalate);
+  Status parsed = DecodeJsonBody(request, &escalate);
   if (!parsed.ok()) return respond(ProblemFor(parsed));
   v1::Actor actor;
   actor.set_organization(caller.organization);
   actor.set_side(caller.side);
   actor.set_person(escalate.person());
   Caller who = caller;
-  broker_->Escalate(std::move(escalate), std::move(actor), IdempotencyOf(caller, request, 201),
-                    [this, who, respond](service::Answer answer) {
-                      // Rendering JSON is not the single writer's job: hand it to the pool.
-                      boost::asio::post(readers_, [this, who, respond, answer = std::move(answer)] {
-                        AnswerWith(answer, respond, [&](const engine::Outcome& outcome) {
-                          unsigned status = outcome.repeat_contact ? 200 : 201;
-                          Response response = Json(status, View(who, outcome.state, nullptr, outcome.repeat_contact));
-                          if (status == 201) response.set(bhttp::field::location, "/v1/escalations/" + outcome.state.id());
-                          return response;
-                        });
-                      });
-                    });
+  broker_->Escalate(
+      std::move(escalate), std::move(actor), IdempotencyOf(caller, request, 201),
+      [this, who, respond](service::Answer answer) {
+        // Rendering JSON is not the single writer's job: hand it to the pool.
+        boost::asio::post(readers_, [this, who, respond, answer = std::move(answer)] {
+          AnswerWith(answer, respond, [&](const engine::Outcome& outcome) {
+            unsigned status = outcome.repeat_contact ? 200 : 201;
+            Response response =
+                Json(status, View(who, outcome.state, nullptr, outcome.repeat_contact));
+            if (status == 201)
+              response.set(bhttp::field::location, "/v1/escalations/" + outcome.state.id());
+            return response;
+          });
+        });
+      });
 }
 
-void Api::PostEvent(const Caller& caller, const std::string& case_id, Request&& request, Respond respond) {
+void Api::PostEvent(const Caller& caller, const std::string& case_id, Request&& request,
+                    Respond respond) {
   if (caller.side == v1::OPS) {
-    return respond(ProblemFor(Status::PermissionDenied("an ops token reads; it does not change cases")));
+    return respond(
+        ProblemFor(Status::PermissionDenied("an ops token reads; it does not change cases")));
   }
   v1::EventRequest event;
-  Status parsed = ParseBody(request, &event);
+  Status parsed = DecodeJsonBody(request, &event);
   if (!parsed.ok()) return respond(ProblemFor(parsed));
   if (event.type() == v1::EventType::TYPE_UNSPECIFIED) {
     return respond(ProblemFor(Status::InvalidArgument("is required", "type")));
@@ -343,15 +301,19 @@ void Api::PostEvent(const Caller& caller, const std::string& case_id, Request&& 
 
 bool Api::Visible(const Caller& caller, const v1::Case& state) const {
   switch (caller.side) {
-    case v1::OPS: return true;
-    case v1::OUTSOURCER: return state.outsourcer() == caller.organization;
-    case v1::CLIENT: return state.client() == caller.organization && state.status() != v1::NEW;
-    default: return false;
+    case v1::OPS:
+      return true;
+    case v1::OUTSOURCER:
+      return state.outsourcer() == caller.organization;
+    case v1::CLIENT:
+      return state.client() == caller.organization && state.status() != v1::NEW;
+    default:
+      return false;
   }
 }
 
-v1::CaseView Api::View(const Caller& caller, const v1::Case& state, const std::vector<v1::Event>* events,
-                       bool repeat_contact) const {
+v1::CaseView Api::View(const Caller& caller, const v1::Case& state,
+                       const std::vector<v1::Event>* events, bool repeat_contact) const {
   v1::CaseView view;
   view.set_id(state.id());
   view.set_contract(state.contract());
@@ -384,7 +346,8 @@ v1::CaseView Api::View(const Caller& caller, const v1::Case& state, const std::v
     const v1::Clock* clock = engine::FindClock(state, kind);
     if (clock == nullptr || !clock->has_due_at()) return;
     *utc = clock->due_at();
-    if (contract != nullptr) *local = contract->calendar().FormatLocal(FromTimestamp(clock->due_at()));
+    if (contract != nullptr)
+      *local = contract->calendar().FormatLocal(FromTimestamp(clock->due_at()));
   };
   set_due(v1::ACKNOWLEDGE, due->mutable_acknowledge_by(), due->mutable_acknowledge_by_local());
   set_due(v1::RESOLVE, due->mutable_resolve_by(), due->mutable_resolve_by_local());
@@ -422,15 +385,19 @@ void Api::ListCases(const Caller& caller, const Query& query, Respond respond) {
       owner = value;
     } else if (key == "status") {
       if (!v1::CaseStatus_Parse(value, &status) || status == v1::CASE_STATUS_UNSPECIFIED) {
-        return respond(ProblemFor(Status::InvalidArgument("'" + value + "' is not a status", "status")));
+        return respond(
+            ProblemFor(Status::InvalidArgument("'" + value + "' is not a status", "status")));
       }
     } else if (key == "priority") {
       if (!v1::Priority_Parse(value, &priority) || priority == v1::PRIORITY_UNSPECIFIED) {
-        return respond(ProblemFor(Status::InvalidArgument("'" + value + "' is not P1, P2, P3 or P4", "priority")));
+        return respond(ProblemFor(
+            Status::InvalidArgument("'" + value + "' is not P1, P2, P3 or P4", "priority")));
       }
     } else if (key == "cursor") {
       cursor = engine::Engine::CaseNumber(value);
-      if (cursor == 0) return respond(ProblemFor(Status::InvalidArgument("'" + value + "' is not a cursor", "cursor")));
+      if (cursor == 0)
+        return respond(
+            ProblemFor(Status::InvalidArgument("'" + value + "' is not a cursor", "cursor")));
     } else if (key == "limit") {
       try {
         limit = std::stoi(value);
@@ -461,7 +428,8 @@ void Api::ListCases(const Caller& caller, const Query& query, Respond respond) {
   });
   if (!listed.ok()) return respond(ProblemFor(listed));
   // The next page starts below the last case looked at; none when the scan ran out of cases.
-  if ((list.escalations_size() == limit || scanned > kMaxScannedPerPage) && engine::Engine::CaseNumber(last_seen) > 1) {
+  if ((list.escalations_size() == limit || scanned > kMaxScannedPerPage) &&
+      engine::Engine::CaseNumber(last_seen) > 1) {
     list.set_next_cursor(last_seen);
   }
   respond(Json(200, list));

@@ -1,6 +1,7 @@
 // The `jsonl` connector: each event becomes one line of JSON (the event and the case as it
 // stood after it), written and synced before the delivery counts, rotated by size.
 #include <fcntl.h>
+#include <google/protobuf/util/json_util.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,10 +10,9 @@
 #include <filesystem>
 #include <mutex>
 
-#include <google/protobuf/util/json_util.h>
-
-#include "jsonl.pb.h"  // generated from connectors/jsonl/jsonl.proto
+#include "broker/common/json.h"
 #include "connectors/registry/registry.h"
+#include "jsonl.pb.h"  // generated from connectors/jsonl/jsonl.proto
 
 namespace bridgeline::connectors {
 namespace {
@@ -31,13 +31,15 @@ class JsonlConnector : public Connector {
     std::string line;
     google::protobuf::util::JsonPrintOptions options;
     options.preserve_proto_field_names = true;
-    auto printed = google::protobuf::util::MessageToJsonString(item, &line, options);
-    if (!printed.ok()) return DeliveryResult::Permanent("cannot print event: " + printed.ToString());
+    Status printed = MessageToJson(item, &line, options);
+    if (!printed.ok())
+      return DeliveryResult::Permanent("cannot print event: " + printed.ToString());
     line += '\n';
 
     std::lock_guard lock(mutex_);
     if (fd_ < 0 || size_ + line.size() > rotate_bytes_) {
-      if (std::string error = Reopen(line.size()); !error.empty()) return DeliveryResult::Retry(error);
+      if (std::string error = Reopen(line.size()); !error.empty())
+        return DeliveryResult::Retry(error);
     }
     std::size_t written = 0;
     while (written < line.size()) {
@@ -51,7 +53,8 @@ class JsonlConnector : public Connector {
       }
       written += static_cast<std::size_t>(n);
     }
-    if (::fdatasync(fd_) != 0) return DeliveryResult::Retry("syncing " + path_ + ": " + std::strerror(errno));
+    if (::fdatasync(fd_) != 0)
+      return DeliveryResult::Retry("syncing " + path_ + ": " + std::strerror(errno));
     size_ += line.size();
     return DeliveryResult::Delivered();
   }
@@ -67,7 +70,8 @@ class JsonlConnector : public Connector {
     if (::stat(path_.c_str(), &info) == 0 && info.st_size > 0 &&
         static_cast<std::uint64_t>(info.st_size) + next_line > rotate_bytes_) {
       for (std::uint32_t i = keep_files_; i > 1; --i) {
-        std::filesystem::rename(path_ + "." + std::to_string(i - 1), path_ + "." + std::to_string(i), error);
+        std::filesystem::rename(path_ + "." + std::to_string(i - 1),
+                                path_ + "." + std::to_string(i), error);
       }
       std::filesystem::rename(path_, path_ + ".1", error);
       if (error) return "rotating " + path_ + ": " + error.message();
@@ -94,19 +98,22 @@ class JsonlFactory : public ConnectorFactory {
   }
   Status Validate(const google::protobuf::Message& message) const override {
     const auto& settings = static_cast<const JsonlSettings&>(message);
-    if (settings.path().empty()) return Status::InvalidArgument("a jsonl connector needs a path", "path");
+    if (settings.path().empty())
+      return Status::InvalidArgument("a jsonl connector needs a path", "path");
     return Status::Ok();
   }
   Result<std::unique_ptr<Connector>> Create(const bridgeline::v1::ConnectorConfig& config,
                                             const ConnectorContext& context) const override {
     JsonlSettings settings;
-    if (!config.settings().UnpackTo(&settings)) return Status::InvalidArgument("settings are not jsonl settings");
+    if (!config.settings().UnpackTo(&settings))
+      return Status::InvalidArgument("settings are not jsonl settings");
     BRIDGELINE_RETURN_IF_ERROR(Validate(settings));
     std::filesystem::path path(settings.path());
     if (path.is_relative()) path = std::filesystem::path(context.data_dir) / path;
     std::uint64_t rotate = settings.rotate_bytes() ? settings.rotate_bytes() : 64ull << 20;
     std::uint32_t keep = settings.keep_files() ? settings.keep_files() : 5;
-    return std::unique_ptr<Connector>(std::make_unique<JsonlConnector>(path.string(), rotate, keep));
+    return std::unique_ptr<Connector>(
+        std::make_unique<JsonlConnector>(path.string(), rotate, keep));
   }
 };
 

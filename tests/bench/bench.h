@@ -11,5 +11,7 @@ std::size_t ResidentBytes();
 
 void EngineBenchmarks();
 void StoreBenchmarks();
+// With `running_port`, only drives an already running broker there (for profiling it).
+void HttpBenchmarks(unsigned short running_port = 0);
 
 }  // namespace bridgeline::bench

@@ -1,10 +1,9 @@
 // bridgeline_bench [--only NAME]: the benchmarks behind docs/benchmarks.md.
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "tests/bench/bench.h"
 
@@ -22,10 +21,14 @@ std::size_t ResidentBytes() {
 int main(int argc, char** argv) {
   CLI::App app{"Bridgeline benchmarks"};
   std::string only;
-  app.add_option("--only", only, "Run one group: engine, store");
+  unsigned short port = 0;
+  app.add_option("--port", port,
+                 "http: drive a broker already running on this loopback port, for 20 s");
+  app.add_option("--only", only, "Run one group: engine, store, http");
   CLI11_PARSE(app, argc, argv);
   std::cout << "| benchmark | figure |\n| --- | --- |\n";
   if (only.empty() || only == "engine") bridgeline::bench::EngineBenchmarks();
   if (only.empty() || only == "store") bridgeline::bench::StoreBenchmarks();
+  if (only.empty() || only == "http") bridgeline::bench::HttpBenchmarks(port);
   return 0;
 }

@@ -143,6 +143,11 @@ TEST_CASE("every answered write survives kill -9, and nothing refused appears", 
   const char* env = std::getenv("BRIDGELINE_CRASH_KILLS");
   const int kills = env ? std::atoi(env) : 20;
   const std::string data_dir = BrokerProcess::TempDir("crash");
+  // The drivers and the checks go as fast as they can: no rate limit.
+  const std::string config = BrokerProcess::ConfigVariant(
+      BrokerProcess::ExampleConfig(), BrokerProcess::TempDir("crash-config"),
+      {{"rate_limit: { requests_per_second: 1000, burst: 2000 }",
+        "rate_limit: { requests_per_second: 0 }"}});
   Ledger ledger;
   std::mt19937 random(20261122);
   std::size_t verified_cases = 0;
@@ -152,7 +157,7 @@ TEST_CASE("every answered write survives kill -9, and nothing refused appears", 
     std::set<std::string> cases_before;
     for (const auto& [ticket, id] : ledger.case_of_ticket) cases_before.insert(id);
     {
-      BrokerProcess broker(BrokerProcess::ExampleConfig(), data_dir);
+      BrokerProcess broker(config, data_dir);
       std::atomic<bool> stop{false};
       std::vector<std::thread> workers;
       for (int worker = 0; worker < kWorkers; ++worker) {
@@ -163,7 +168,7 @@ TEST_CASE("every answered write survives kill -9, and nothing refused appears", 
       stop = true;
       for (auto& worker : workers) worker.join();
     }
-    BrokerProcess broker(BrokerProcess::ExampleConfig(), data_dir);
+    BrokerProcess broker(config, data_dir);
     HttpClient client("127.0.0.1", broker.port());
     // Check this round's new cases and every case that got a comment this round.
     std::set<std::string> fresh;
@@ -197,7 +202,7 @@ TEST_CASE("every answered write survives kill -9, and nothing refused appears", 
   }
 
   // At the end, everything ever answered, once more, and the desk file has every case.
-  BrokerProcess broker(BrokerProcess::ExampleConfig(), data_dir);
+  BrokerProcess broker(config, data_dir);
   HttpClient client("127.0.0.1", broker.port());
   std::set<std::string> all;
   for (const auto& [ticket, id] : ledger.case_of_ticket) all.insert(id);

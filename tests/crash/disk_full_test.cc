@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "bridgeline/v1/api.pb.h"
@@ -68,16 +67,10 @@ std::set<std::string> Tickets(HttpClient& client) {
 
 // The example config with another free-space watermark.
 std::string ConfigWithWatermark(const std::string& dir, std::uint64_t min_free_bytes) {
-  std::ifstream in(BrokerProcess::ExampleConfig());
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string yaml = text.str();
   const std::string anchor = "  data_dir: ./var\n";
-  yaml.replace(yaml.find(anchor), anchor.size(),
-               anchor + "  min_free_bytes: " + std::to_string(min_free_bytes) + "\n");
-  std::string path = dir + "/config.yaml";
-  std::ofstream(path) << yaml;
-  return path;
+  return BrokerProcess::ConfigVariant(
+      BrokerProcess::ExampleConfig(), dir,
+      {{anchor, anchor + "  min_free_bytes: " + std::to_string(min_free_bytes) + "\n"}});
 }
 
 void FullDiskScenario(std::uint64_t min_free_bytes) {

@@ -1,17 +1,15 @@
 // The public API over real HTTP on loopback, as each kind of caller uses it: who may see and
 // change which case, idempotent retries, bad input, limits, TLS and a graceful stop.
-#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <google/protobuf/struct.pb.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <thread>
-
-#include <fmt/format.h>
-#include <google/protobuf/struct.pb.h>
 
 #include "bridgeline/v1/api.pb.h"
 #include "broker/http/client.h"
@@ -34,15 +32,8 @@ const std::string kIsolationConfig = BRIDGELINE_SOURCE_DIR "/tests/e2e/isolation
 
 // The isolation config with its server section's rate_limit line replaced by `server_lines`.
 std::string ConfigWith(const std::string& dir, const std::string& server_lines) {
-  std::ifstream in(kIsolationConfig);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string config = text.str();
-  const std::string line = "  rate_limit: { requests_per_second: 0 }\n";
-  config.replace(config.find(line), line.size(), server_lines);
-  const std::string path = dir + "/config.yaml";
-  std::ofstream(path) << config;
-  return path;
+  return BrokerProcess::ConfigVariant(
+      kIsolationConfig, dir, {{"  rate_limit: { requests_per_second: 0 }\n", server_lines}});
 }
 
 std::string Escalation(const std::string& contract, const std::string& ticket) {
@@ -75,7 +66,8 @@ std::size_t CountCases(HttpClient& client) {
 // Polls until the case's connector has forwarded it (the client sees it only then).
 void AwaitForwarded(HttpClient& client, const std::string& id) {
   for (int i = 0; i < 300; ++i) {
-    auto view = ViewOf(client.Request("GET", "/v1/escalations/" + id, {}, Bearer("demo-ops-token")));
+    auto view =
+        ViewOf(client.Request("GET", "/v1/escalations/" + id, {}, Bearer("demo-ops-token")));
     if (view.status() == v1::FORWARDED) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -151,8 +143,9 @@ TEST_CASE("every role sees and changes only the cases it may", "[e2e][api][isola
       }
 
       // A comment: either side of the case may send one; ops only reads.
-      auto comment = client.Request("POST", "/v1/escalations/" + id + "/events",
-                                    R"({"type":"comment","note":"from )" + role.name + R"("})", headers);
+      auto comment =
+          client.Request("POST", "/v1/escalations/" + id + "/events",
+                         R"({"type":"comment","note":"from )" + role.name + R"("})", headers);
       if (role.side == v1::OPS) {
         CHECK(comment.status == 403);
       } else {
@@ -169,7 +162,8 @@ TEST_CASE("every role sees and changes only the cases it may", "[e2e][api][isola
       }
 
       // Escalating on the contract: only its own outsourcer may.
-      auto escalate = client.Request("POST", "/v1/escalations", Escalation(contract, "E-" + role.token), headers);
+      auto escalate = client.Request("POST", "/v1/escalations",
+                                     Escalation(contract, "E-" + role.token), headers);
       if (role.side != v1::OUTSOURCER) {
         CHECK(escalate.status == 403);
       } else if (own) {
@@ -181,15 +175,16 @@ TEST_CASE("every role sees and changes only the cases it may", "[e2e][api][isola
     }
 
     // Backups are for ops only.
-    auto backup = client.Request("POST", "/v1/admin/backup",
-                                 R"({"to":")" + dir + "/backup-" + std::to_string(role.side) + R"("})",
-                                 Bearer(role.token));
+    auto backup = client.Request(
+        "POST", "/v1/admin/backup",
+        R"({"to":")" + dir + "/backup-" + std::to_string(role.side) + R"("})", Bearer(role.token));
     CHECK(backup.status == (role.side == v1::OPS ? 201 : 403));
   }
 
   // Refused requests changed nothing: each case has exactly the events that were accepted.
   for (const auto& [contract, id] : case_of_contract) {
-    auto view = ViewOf(client.Request("GET", "/v1/escalations/" + id, {}, Bearer("demo-ops-token")));
+    auto view =
+        ViewOf(client.Request("GET", "/v1/escalations/" + id, {}, Bearer("demo-ops-token")));
     int comments = 0;
     for (const auto& event : view.events()) comments += event.type() == v1::EventType::comment;
     CHECK(comments == events_added[id]);
@@ -199,9 +194,11 @@ TEST_CASE("every role sees and changes only the cases it may", "[e2e][api][isola
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("a retried request with the same Idempotency-Key creates nothing new", "[e2e][api][idempotency]") {
+TEST_CASE("a retried request with the same Idempotency-Key creates nothing new",
+          "[e2e][api][idempotency]") {
   const std::string dir = BrokerProcess::TempDir("idempotency");
-  const Headers outsourcer = {{"Authorization", "Bearer demo-outsourcer-token"}, {"Idempotency-Key", "retry-1"}};
+  const Headers outsourcer = {{"Authorization", "Bearer demo-outsourcer-token"},
+                              {"Idempotency-Key", "retry-1"}};
   const std::string body = Escalation("northwind-globex", "I-1");
   std::string first_body;
   {
@@ -218,24 +215,29 @@ TEST_CASE("a retried request with the same Idempotency-Key creates nothing new",
       CHECK(again.headers["idempotent-replayed"] == "true");
       CHECK(CountCases(client) == 1);
       // Without the key, the same body is a repeat contact on the open case, not a replay.
-      auto unkeyed = client.Request("POST", "/v1/escalations", body, Bearer("demo-outsourcer-token"));
+      auto unkeyed =
+          client.Request("POST", "/v1/escalations", body, Bearer("demo-outsourcer-token"));
       CHECK(unkeyed.status == 200);
       CHECK(ViewOf(unkeyed).repeat_contacts() == 1);
     }
     SECTION("the same key with another body is 422 and stores nothing") {
-      auto other = client.Request("POST", "/v1/escalations", Escalation("northwind-globex", "I-2"), outsourcer);
+      auto other = client.Request("POST", "/v1/escalations", Escalation("northwind-globex", "I-2"),
+                                  outsourcer);
       CHECK(other.status == 422);
       CHECK(other.headers["content-type"] == "application/problem+json");
       CHECK(CountCases(client) == 1);
     }
     SECTION("keys belong to one organization: another's same key is its own request") {
-      Headers southwind = {{"Authorization", "Bearer test-southwind-token"}, {"Idempotency-Key", "retry-1"}};
-      auto theirs = client.Request("POST", "/v1/escalations", Escalation("southwind-initech", "I-1"), southwind);
+      Headers southwind = {{"Authorization", "Bearer test-southwind-token"},
+                           {"Idempotency-Key", "retry-1"}};
+      auto theirs = client.Request("POST", "/v1/escalations",
+                                   Escalation("southwind-initech", "I-1"), southwind);
       CHECK(theirs.status == 201);
       CHECK(ViewOf(theirs).id() != ViewOf(first).id());
     }
     SECTION("concurrent retries with one key create one case and all get its answer") {
-      const Headers concurrent = {{"Authorization", "Bearer demo-outsourcer-token"}, {"Idempotency-Key", "burst"}};
+      const Headers concurrent = {{"Authorization", "Bearer demo-outsourcer-token"},
+                                  {"Idempotency-Key", "burst"}};
       const std::string burst_body = Escalation("northwind-globex", "I-burst");
       std::vector<HttpResponse> answers(16);
       std::vector<std::thread> threads;
@@ -256,19 +258,25 @@ TEST_CASE("a retried request with the same Idempotency-Key creates nothing new",
     }
     SECTION("an event retried with its key is recorded once") {
       const std::string id = ViewOf(first).id();
-      Headers keyed = {{"Authorization", "Bearer demo-outsourcer-token"}, {"Idempotency-Key", "note-1"}};
+      Headers keyed = {{"Authorization", "Bearer demo-outsourcer-token"},
+                       {"Idempotency-Key", "note-1"}};
       for (int i = 0; i < 3; ++i) {
-        CHECK(client.Request("POST", "/v1/escalations/" + id + "/events", R"({"type":"comment","note":"once"})", keyed)
+        CHECK(client
+                  .Request("POST", "/v1/escalations/" + id + "/events",
+                           R"({"type":"comment","note":"once"})", keyed)
                   .status == 200);
       }
-      auto view = ViewOf(client.Request("GET", "/v1/escalations/" + id, {}, Bearer("demo-ops-token")));
+      auto view =
+          ViewOf(client.Request("GET", "/v1/escalations/" + id, {}, Bearer("demo-ops-token")));
       int comments = 0;
       for (const auto& event : view.events()) comments += event.type() == v1::EventType::comment;
       CHECK(comments == 1);
     }
     SECTION("a key longer than 255 characters is refused") {
-      Headers long_key = {{"Authorization", "Bearer demo-outsourcer-token"}, {"Idempotency-Key", std::string(256, 'k')}};
-      auto refused = client.Request("POST", "/v1/escalations", Escalation("northwind-globex", "I-3"), long_key);
+      Headers long_key = {{"Authorization", "Bearer demo-outsourcer-token"},
+                          {"Idempotency-Key", std::string(256, 'k')}};
+      auto refused = client.Request("POST", "/v1/escalations",
+                                    Escalation("northwind-globex", "I-3"), long_key);
       CHECK(refused.status == 400);
       CHECK(ProblemField(refused, "field") == "Idempotency-Key");
     }
@@ -305,7 +313,8 @@ TEST_CASE("bad input gets the right 4xx and stores nothing", "[e2e][api][bad-inp
       {"malformed JSON", R"({"contract": "northwind-globex", )", 400, ""},
       {"not an object", R"(["northwind-globex"])", 400, ""},
       {"a wrong type", with(R"("severity":"SEV2")", R"("severity":2.5)"), 400, "severity"},
-      {"a wrong nested type", with(R"("name":"Grace Hopper")", R"("name":{"first":"Grace"})"), 400, "customer.name"},
+      {"a wrong nested type", with(R"("name":"Grace Hopper")", R"("name":{"first":"Grace"})"), 400,
+       "customer.name"},
       {"an unknown field", with(R"("severity")", R"("shoe_size":9,"severity")"), 400, "shoe_size"},
       {"a missing field", with(R"(,"subject":"Cannot log in")", ""), 400, "subject"},
       {"a missing nested field", with(R"("id":"C-B-1",)", ""), 400, "customer.id"},
@@ -338,14 +347,14 @@ TEST_CASE("bad input gets the right 4xx and stores nothing", "[e2e][api][bad-inp
   SECTION("a slow sender is cut off with 408") {
     const auto started = std::chrono::steady_clock::now();
     auto response = client.Raw(
-        "POST /v1/escalations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer demo-outsourcer-token\r\n"
+        "POST /v1/escalations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+        "demo-outsourcer-token\r\n"
         "Content-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"contract\":");
     CHECK(response.status == 408);
-    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));  // read_timeout is 2 s
+    CHECK(std::chrono::steady_clock::now() - started <
+          std::chrono::seconds(5));  // read_timeout is 2 s
   }
-  SECTION("malformed HTTP") {
-    CHECK(client.Raw("HELLO\r\n\r\n").status == 400);
-  }
+  SECTION("malformed HTTP") { CHECK(client.Raw("HELLO\r\n\r\n").status == 400); }
   SECTION("an unknown route or method") {
     CHECK(client.Request("GET", "/v1/nothing-here", {}, outsourcer).status == 404);
     CHECK(client.Request("GET", "/v2/escalations", {}, outsourcer).status == 404);
@@ -364,7 +373,8 @@ TEST_CASE("bad input gets the right 4xx and stores nothing", "[e2e][api][bad-inp
     auto none = client.Request("POST", events, R"({"note":"hello"})", outsourcer);
     CHECK(none.status == 400);
     CHECK(ProblemField(none, "field") == "type");
-    auto escalated = ViewOf(client.Request("GET", "/v1/escalations/" + ViewOf(created).id(), {}, outsourcer));
+    auto escalated =
+        ViewOf(client.Request("GET", "/v1/escalations/" + ViewOf(created).id(), {}, outsourcer));
     CHECK(escalated.events_size() >= 1);
     for (const auto& event : escalated.events()) CHECK(event.type() != v1::EventType::comment);
     CHECK(CountCases(client) == 1);
@@ -383,7 +393,8 @@ TEST_CASE("bad input gets the right 4xx and stores nothing", "[e2e][api][bad-inp
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("a token over its rate limit gets 429 with Retry-After; connections are bounded", "[e2e][api][limits]") {
+TEST_CASE("a token over its rate limit gets 429 with Retry-After; connections are bounded",
+          "[e2e][api][limits]") {
   const std::string dir = BrokerProcess::TempDir("limits");
   const std::string config =
       ConfigWith(dir, "  rate_limit: { requests_per_second: 2, burst: 3 }\n  max_connections: 4\n");
@@ -392,7 +403,8 @@ TEST_CASE("a token over its rate limit gets 429 with Retry-After; connections ar
   SECTION("rate limit per token") {
     HttpClient client("127.0.0.1", broker.port());
     const Headers ops = Bearer("demo-ops-token");
-    for (int i = 0; i < 3; ++i) REQUIRE(client.Request("GET", "/v1/escalations", {}, ops).status == 200);
+    for (int i = 0; i < 3; ++i)
+      REQUIRE(client.Request("GET", "/v1/escalations", {}, ops).status == 200);
     auto limited = client.Request("GET", "/v1/escalations", {}, ops);
     CHECK(limited.status == 429);
     CHECK(limited.headers["retry-after"] == "1");
@@ -426,20 +438,22 @@ TEST_CASE("a token over its rate limit gets 429 with Retry-After; connections ar
 
 TEST_CASE("with a certificate configured the API speaks TLS only", "[e2e][api][tls]") {
   const std::string dir = BrokerProcess::TempDir("tls");
-  const std::string openssl = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                              "-addext subjectAltName=IP:127.0.0.1 -keyout " +
-                              dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
+  const std::string openssl =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+      dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
   REQUIRE(std::system(openssl.c_str()) == 0);
   const std::string config =
-      ConfigWith(dir, "  tls: { certificate_file: " + dir + "/cert.pem, private_key_file: " + dir + "/key.pem }\n");
+      ConfigWith(dir, "  tls: { certificate_file: " + dir + "/cert.pem, private_key_file: " + dir +
+                          "/key.pem }\n");
   BrokerProcess broker(config, dir + "/data");
   CHECK_THAT(broker.output(), Catch::Contains("listening on https://127.0.0.1:"));
 
   // curl verifies the chain against the test's own certificate.
   const std::string url = "https://127.0.0.1:" + std::to_string(broker.port());
   auto curl = [&](const std::string& arguments) {
-    std::string command = "curl -sS --max-time 5 --cacert " + dir + "/cert.pem -o /dev/null -w '%{http_code}' " +
-                          arguments + " 2>&1";
+    std::string command = "curl -sS --max-time 5 --cacert " + dir +
+                          "/cert.pem -o /dev/null -w '%{http_code}' " + arguments + " 2>&1";
     FILE* pipe = ::popen(command.c_str(), "r");
     std::string output;
     char buffer[256];
@@ -448,7 +462,8 @@ TEST_CASE("with a certificate configured the API speaks TLS only", "[e2e][api][t
     return output;
   };
   CHECK(curl(url + "/readyz") == "200");
-  CHECK(curl("-X POST -H 'Authorization: Bearer demo-outsourcer-token' -H 'Content-Type: application/json' -d '" +
+  CHECK(curl("-X POST -H 'Authorization: Bearer demo-outsourcer-token' -H 'Content-Type: "
+             "application/json' -d '" +
              Escalation("northwind-globex", "TLS-1") + "' " + url + "/v1/escalations") == "201");
   // Plain HTTP on the TLS port gets no answer.
   HttpClient plain("127.0.0.1", broker.port(), std::chrono::seconds(3));
@@ -456,7 +471,8 @@ TEST_CASE("with a certificate configured the API speaks TLS only", "[e2e][api][t
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("SIGTERM finishes what is in flight and exits 0; every answered case is kept", "[e2e][api][shutdown]") {
+TEST_CASE("SIGTERM finishes what is in flight and exits 0; every answered case is kept",
+          "[e2e][api][shutdown]") {
   const std::string dir = BrokerProcess::TempDir("shutdown");
   std::mutex mutex;
   std::vector<std::string> answered;
@@ -469,10 +485,10 @@ TEST_CASE("SIGTERM finishes what is in flight and exits 0; every answered case i
       writers.emplace_back([&, w] {
         HttpClient client("127.0.0.1", broker.port(), std::chrono::seconds(10), false);
         for (int i = 0; !stop; ++i) {
-          auto response = client.Request(
-              "POST", "/v1/escalations",
-              Escalation("northwind-globex", fmt::format("W{}-{}", w, i)),
-              Bearer("demo-outsourcer-token"));
+          auto response =
+              client.Request("POST", "/v1/escalations",
+                             Escalation("northwind-globex", fmt::format("W{}-{}", w, i)),
+                             Bearer("demo-outsourcer-token"));
           if (response.status == 0) break;  // the broker closed the connection: it is stopping
           if (response.status >= 500) ++server_errors;
           if (response.status == 201) {
@@ -493,7 +509,8 @@ TEST_CASE("SIGTERM finishes what is in flight and exits 0; every answered case i
   HttpClient client("127.0.0.1", broker.port());
   for (const auto& id : answered) {
     INFO(id);
-    CHECK(client.Request("GET", "/v1/escalations/" + id, {}, Bearer("demo-ops-token")).status == 200);
+    CHECK(client.Request("GET", "/v1/escalations/" + id, {}, Bearer("demo-ops-token")).status ==
+          200);
   }
   CHECK(CountCases(client) == answered.size());
   std::filesystem::remove_all(dir);

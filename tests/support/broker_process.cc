@@ -20,16 +20,35 @@ namespace bridgeline::testing {
 std::string BrokerProcess::Binary() { return BRIDGELINE_BINARY; }
 std::string BrokerProcess::ExampleConfig() { return BRIDGELINE_SOURCE_DIR "/config/example.yaml"; }
 
+std::string BrokerProcess::ConfigVariant(
+    const std::string& base, const std::string& dir,
+    const std::vector<std::pair<std::string, std::string>>& replacements) {
+  std::ifstream in(base);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string yaml = text.str();
+  for (const auto& [from, to] : replacements) {
+    auto at = yaml.find(from);
+    if (at == std::string::npos) throw std::runtime_error("'" + from + "' is not in " + base);
+    yaml.replace(at, from.size(), to);
+  }
+  std::string path = dir + "/config.yaml";
+  std::ofstream(path) << yaml;
+  return path;
+}
+
 std::string BrokerProcess::TempDir(const std::string& name) {
   std::random_device random;
-  auto dir = std::filesystem::temp_directory_path() /
-             ("bridgeline-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
+  auto dir =
+      std::filesystem::temp_directory_path() /
+      ("bridgeline-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
 }
 
-BrokerProcess::BrokerProcess(std::string config, std::string data_dir, unsigned short port, std::string log_path) {
+BrokerProcess::BrokerProcess(std::string config, std::string data_dir, unsigned short port,
+                             std::string log_path) {
   log_path_ = log_path.empty() ? data_dir + ".log" : log_path;
   std::string listen = "127.0.0.1:" + std::to_string(port);
   pid_ = ::fork();
@@ -40,9 +59,15 @@ BrokerProcess::BrokerProcess(std::string config, std::string data_dir, unsigned 
       ::dup2(fileno(log), 2);
     }
     std::string binary = Binary();
-    std::vector<char*> argv = {binary.data(), const_cast<char*>("serve"), const_cast<char*>("--config"),
-                               config.data(), const_cast<char*>("--data-dir"), data_dir.data(),
-                               const_cast<char*>("--listen"), listen.data(), nullptr};
+    std::vector<char*> argv = {binary.data(),
+                               const_cast<char*>("serve"),
+                               const_cast<char*>("--config"),
+                               config.data(),
+                               const_cast<char*>("--data-dir"),
+                               data_dir.data(),
+                               const_cast<char*>("--listen"),
+                               listen.data(),
+                               nullptr};
     ::execv(binary.c_str(), argv.data());
     ::_exit(127);
   }
@@ -58,7 +83,8 @@ BrokerProcess::BrokerProcess(std::string config, std::string data_dir, unsigned 
     std::string text = output();
     if (std::regex_search(text, match, kListening)) {
       port_ = static_cast<unsigned short>(std::stoi(match[2]));
-      if (match[1] == "https") return;  // printed only once ready; the test client speaks plain HTTP
+      if (match[1] == "https")
+        return;  // printed only once ready; the test client speaks plain HTTP
       http::HttpClient client("127.0.0.1", port_);
       if (client.Request("GET", "/readyz").status == 200) return;
     }

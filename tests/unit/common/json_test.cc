@@ -1,0 +1,158 @@
+#include "broker/common/json.h"
+
+#include <google/protobuf/duration.pb.h>
+#include <google/protobuf/timestamp.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <catch2/catch.hpp>
+#include <random>
+
+#include "bridgeline/v1/api.pb.h"
+#include "bridgeline/v1/store.pb.h"
+
+namespace {
+
+namespace pb = google::protobuf;
+
+// Fills every field of `message` with random values, nested messages `depth` levels down;
+// strings mix ASCII, quotes, control characters, HTML-unsafe characters and UTF-8.
+void Fill(pb::Message* message, std::mt19937& random, int depth) {
+  static const std::vector<std::string> kPieces = {"plain",
+                                                   "Ada Lovelace",
+                                                   "\"quoted\"",
+                                                   "back\\slash",
+                                                   "line\nbreak\ttab\r",
+                                                   "<script>&'=",
+                                                   "\x01\x1f\x7f",
+                                                   "caf\xc3\xa9",
+                                                   "\xe2\x80\xa8 \xe2\x80\xa9",
+                                                   "\xf0\x9f\x93\x9e call",
+                                                   "",
+                                                   "/slash/"};
+  const pb::Descriptor* descriptor = message->GetDescriptor();
+  const pb::Reflection* r = message->GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const pb::FieldDescriptor* field = descriptor->field(i);
+    if (random() % 4 == 0) continue;  // some fields stay unset
+    // Maps get at most one entry: protobuf's own printer does not order them.
+    const int count = field->is_map()        ? static_cast<int>(random() % 2)
+                      : field->is_repeated() ? static_cast<int>(random() % 3)
+                                             : 1;
+    for (int k = 0; k < count; ++k) {
+      const bool add = field->is_repeated();
+      switch (field->cpp_type()) {
+        case pb::FieldDescriptor::CPPTYPE_INT32: {
+          auto value = static_cast<std::int32_t>(random()) % 100000;
+          add ? r->AddInt32(message, field, value) : r->SetInt32(message, field, value);
+          break;
+        }
+        case pb::FieldDescriptor::CPPTYPE_UINT32: {
+          auto value = static_cast<std::uint32_t>(random());
+          add ? r->AddUInt32(message, field, value) : r->SetUInt32(message, field, value);
+          break;
+        }
+        case pb::FieldDescriptor::CPPTYPE_INT64: {
+          auto value = static_cast<std::int64_t>(random()) * 977 - 4000000000;
+          add ? r->AddInt64(message, field, value) : r->SetInt64(message, field, value);
+          break;
+        }
+        case pb::FieldDescriptor::CPPTYPE_UINT64: {
+          auto value = static_cast<std::uint64_t>(random()) << 20;
+          add ? r->AddUInt64(message, field, value) : r->SetUInt64(message, field, value);
+          break;
+        }
+        case pb::FieldDescriptor::CPPTYPE_DOUBLE: {
+          double value = (random() % 3 == 0) ? 0.8 : static_cast<double>(random()) / 7.0;
+          add ? r->AddDouble(message, field, value) : r->SetDouble(message, field, value);
+          break;
+        }
+        case pb::FieldDescriptor::CPPTYPE_FLOAT: {
+          float value = static_cast<float>(random() % 1000) / 8.0f;
+          add ? r->AddFloat(message, field, value) : r->SetFloat(message, field, value);
+          break;
+        }
+        case pb::FieldDescriptor::CPPTYPE_BOOL: {
+          bool value = random() % 2;
+          add ? r->AddBool(message, field, value) : r->SetBool(message, field, value);
+          break;
+        }
+        case pb::FieldDescriptor::CPPTYPE_ENUM: {
+          const auto* type = field->enum_type();
+          int number = type->value(static_cast<int>(random() % type->value_count()))->number();
+          add ? r->AddEnumValue(message, field, number) : r->SetEnumValue(message, field, number);
+          break;
+        }
+        case pb::FieldDescriptor::CPPTYPE_STRING: {
+          std::string value =
+              kPieces[random() % kPieces.size()] + kPieces[random() % kPieces.size()];
+          add ? r->AddString(message, field, value) : r->SetString(message, field, value);
+          break;
+        }
+        case pb::FieldDescriptor::CPPTYPE_MESSAGE: {
+          if (depth == 0) break;
+          pb::Message* child =
+              add ? r->AddMessage(message, field) : r->MutableMessage(message, field);
+          if (field->is_map()) {
+            child->GetReflection()->SetString(child, field->message_type()->map_key(),
+                                              kPieces[random() % kPieces.size()]);
+            child->GetReflection()->SetString(child, field->message_type()->map_value(),
+                                              kPieces[random() % kPieces.size()]);
+          } else if (field->message_type()->full_name() == "google.protobuf.Timestamp") {
+            auto* timestamp = static_cast<pb::Timestamp*>(child);
+            timestamp->set_seconds(1'700'000'000 + random() % 100'000'000);
+            static const int kNanos[] = {0, 5'000'000, 123'456'000, 1};
+            timestamp->set_nanos(kNanos[random() % 4]);
+          } else if (field->message_type()->full_name() == "google.protobuf.Duration") {
+            static_cast<pb::Duration*>(child)->set_seconds(random() % 100000);
+          } else {
+            Fill(child, random, depth - 1);
+          }
+          break;
+        }
+      }
+    }
+  }
+}
+
+template <typename Message>
+void CheckSameAsProtobuf(std::mt19937& random, const pb::util::JsonPrintOptions& options) {
+  for (int i = 0; i < 300; ++i) {
+    Message message;
+    Fill(&message, random, 4);
+    std::string expected, actual;
+    REQUIRE(pb::util::MessageToJsonString(message, &expected, options).ok());
+    REQUIRE(bridgeline::MessageToJson(message, &actual, options).ok());
+    INFO(message.DebugString());
+    REQUIRE(actual == expected);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("messages print as JSON exactly as protobuf's own json_util prints them", "[json]") {
+  std::mt19937 random(7);
+  pb::util::JsonPrintOptions options;
+  SECTION("the API's form: proto field names, every primitive field") {
+    options.preserve_proto_field_names = true;
+    options.always_print_primitive_fields = true;
+  }
+  SECTION("the connectors' form: proto field names, set fields only") {
+    options.preserve_proto_field_names = true;
+  }
+  SECTION("protobuf's defaults: JSON names") {}
+  CheckSameAsProtobuf<bridgeline::v1::CaseView>(random, options);
+  CheckSameAsProtobuf<bridgeline::v1::CaseList>(random, options);
+  CheckSameAsProtobuf<bridgeline::v1::OutboxItem>(random, options);
+}
+
+TEST_CASE("JSON parses into a message, and errors name the field", "[json]") {
+  bridgeline::v1::EscalateRequest request;
+  REQUIRE(bridgeline::JsonToMessage(
+              R"({"contract":"c","customer":{"id":"x","tier":"gold"},"severity":"SEV3"})", &request)
+              .ok());
+  CHECK(request.customer().tier() == "gold");
+  CHECK(request.severity() == bridgeline::v1::SEV3);
+  auto wrong = bridgeline::JsonToMessage(R"({"customer":{"id":5}})", &request);
+  CHECK_FALSE(wrong.ok());
+  CHECK_THAT(wrong.message(), Catch::Contains("customer"));
+}
