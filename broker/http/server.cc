@@ -118,7 +118,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void OnRead(beast::error_code error, std::size_t) {
     request_timer_.cancel();
     first_request_ = false;
-    if (timed_out_ && (parser_->got_some() || buffer_.size() > 0)) {
+    // Cut off part-way through a request: say so. (A request that completed as the timer
+    // fired is served; an idle connection that timed out just closes.)
+    if (error && timed_out_ && (parser_->got_some() || buffer_.size() > 0)) {
       keep_alive_ = false;
       return Write(Problem(408, "request-timeout", "Request timeout",
                            "the request did not arrive within " +
