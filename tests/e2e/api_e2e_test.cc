@@ -1,7 +1,6 @@
 // The public API over real HTTP on loopback, as each kind of caller uses it: who may see and
 // change which case, idempotent retries, bad input, limits, TLS and a graceful stop.
 #include <fmt/format.h>
-#include <google/protobuf/struct.pb.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -23,6 +22,7 @@ using bridgeline::http::HttpResponse;
 using bridgeline::testing::BrokerProcess;
 using bridgeline::testing::ListAllCases;
 using bridgeline::testing::ParseJson;
+using bridgeline::testing::ProblemField;
 namespace v1 = bridgeline::v1;
 using Headers = std::map<std::string, std::string>;
 
@@ -40,13 +40,6 @@ std::string Escalation(const std::string& contract, const std::string& ticket) {
   return R"({"contract":")" + contract + R"(","tier1_ticket_id":")" + ticket +
          R"(","customer":{"id":"C-)" + ticket +
          R"(","name":"Grace Hopper","email":"grace@example.com"},"severity":"SEV2","subject":"Cannot log in"})";
-}
-
-std::string ProblemField(const HttpResponse& response, const std::string& name) {
-  google::protobuf::Struct problem;
-  if (!ParseJson(response.body, &problem)) return "(not JSON: " + response.body + ")";
-  auto found = problem.fields().find(name);
-  return found == problem.fields().end() ? std::string() : found->second.string_value();
 }
 
 v1::CaseView ViewOf(const HttpResponse& response) {
@@ -307,10 +300,11 @@ TEST_CASE("bad input gets the right 4xx and stores nothing", "[e2e][api][bad-inp
     std::string what;
     std::string body;
     int status;
-    std::string field;  // the problem's field, when it names one
+    std::string field;        // the problem's field, when it names one
+    std::string detail = {};  // text the problem's detail must contain
   };
   const std::vector<BadRequest> bad = {
-      {"malformed JSON", R"({"contract": "northwind-globex", )", 400, ""},
+      {"malformed JSON", R"({"contract": "northwind-globex", )", 400, "", "not valid JSON"},
       {"not an object", R"(["northwind-globex"])", 400, ""},
       {"a wrong type", with(R"("severity":"SEV2")", R"("severity":2.5)"), 400, "severity"},
       {"a wrong nested type", with(R"("name":"Grace Hopper")", R"("name":{"first":"Grace"})"), 400,
@@ -330,6 +324,7 @@ TEST_CASE("bad input gets the right 4xx and stores nothing", "[e2e][api][bad-inp
     CHECK(response.headers["content-type"] == "application/problem+json");
     if (!request.field.empty()) CHECK(ProblemField(response, "field") == request.field);
     CHECK_FALSE(ProblemField(response, "detail").empty());
+    CHECK_THAT(ProblemField(response, "detail"), Catch::Contains(request.detail));
   }
 
   SECTION("a body that is not JSON by its Content-Type") {

@@ -1,5 +1,6 @@
 #include "tests/support/api.h"
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <sys/wait.h>
 
@@ -13,6 +14,13 @@ bool ParseJson(const std::string& json, google::protobuf::Message* message) {
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
   return google::protobuf::util::JsonStringToMessage(json, message, options).ok();
+}
+
+std::string ProblemField(const http::HttpResponse& response, const std::string& name) {
+  google::protobuf::Struct problem;
+  if (!ParseJson(response.body, &problem)) return "(not JSON: " + response.body + ")";
+  auto found = problem.fields().find(name);
+  return found == problem.fields().end() ? std::string() : found->second.string_value();
 }
 
 std::vector<v1::CaseView> ListAllCases(http::HttpClient& client,

@@ -14,6 +14,10 @@ namespace bridgeline::testing {
 // Parses JSON from the API into `message`, ignoring fields the message does not have.
 bool ParseJson(const std::string& json, google::protobuf::Message* message);
 
+// A member of a problem+json answer ("field", "detail"...): empty when absent, a note with
+// the body when the body is not JSON.
+std::string ProblemField(const http::HttpResponse& response, const std::string& name);
+
 // Every case visible to `headers`' token, following next_cursor page by page; empty and
 // `ok` false when a page fails.
 std::vector<bridgeline::v1::CaseView> ListAllCases(
