@@ -1,4 +1,7 @@
 // bridgeline: the command line. Each subcommand wires modules together; the work is in them.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -10,15 +13,16 @@
 #include <iostream>
 #include <thread>
 
-#include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
-
+#include "broker/common/json.h"
 #include "broker/config/config.h"
 #include "broker/engine/rules.h"
 #include "broker/http/api.h"
 #include "broker/http/client.h"
 #include "broker/http/server.h"
+#include "broker/report/kpis.h"
+#include "broker/report/render.h"
 #include "broker/service/broker.h"
+#include "broker/simulate/simulator.h"
 #include "broker/store/store.h"
 #include "connectors/outbox/dispatcher.h"
 #include "connectors/registry/registry.h"
@@ -51,7 +55,8 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
     return 2;
   }
   const auto started = std::chrono::steady_clock::now();
-  auto store = store::Store::Open(config->storage().data_dir() + "/db", config->storage().min_free_bytes());
+  auto store =
+      store::Store::Open(config->storage().data_dir() + "/db", config->storage().min_free_bytes());
   if (!store.ok()) {
     spdlog::critical("{}", store.status().ToString());
     return 1;
@@ -74,7 +79,8 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   });
   const bool tls = !config->server().tls().certificate_file().empty();
   if (tls) {
-    if (Status loaded = server.UseTls(config->server().tls().certificate_file(), config->server().tls().private_key_file());
+    if (Status loaded = server.UseTls(config->server().tls().certificate_file(),
+                                      config->server().tls().private_key_file());
         !loaded.ok()) {
       spdlog::critical("{}", loaded.ToString());
       return 2;
@@ -89,8 +95,8 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   std::vector<std::thread> io_threads;
   for (unsigned i = 0; i < threads; ++i) io_threads.emplace_back([&io] { io.run(); });
   auto endpoint = server.endpoint();
-  std::string address = std::string(tls ? "https://" : "http://") + endpoint.address().to_string() + ":" +
-                        std::to_string(endpoint.port());
+  std::string address = std::string(tls ? "https://" : "http://") + endpoint.address().to_string() +
+                        ":" + std::to_string(endpoint.port());
 
   auto recovered = broker.Recover();
   if (!recovered.ok()) {
@@ -101,8 +107,10 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   }
   auto dispatcher = connectors::Dispatcher::Create(
       *config, store->get(), connectors::Registry::Global(),
-      [&broker](const std::string& case_id, const std::string& connector, const std::string& remote_ref,
-                const std::string& outbox_key) { broker.Forwarded(case_id, connector, remote_ref, outbox_key); });
+      [&broker](const std::string& case_id, const std::string& connector,
+                const std::string& remote_ref, const std::string& outbox_key) {
+        broker.Forwarded(case_id, connector, remote_ref, outbox_key);
+      });
   if (!dispatcher.ok()) {
     spdlog::critical("{}", dispatcher.status().ToString());
     io.stop();
@@ -115,16 +123,24 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
     for (auto& thread : io_threads) thread.join();
     return 1;
   }
-  broker.Start([&dispatcher](std::vector<store::OutboxEntry> entries) { (*dispatcher)->Enqueue(std::move(entries)); });
+  broker.Start([&dispatcher](std::vector<store::OutboxEntry> entries) {
+    (*dispatcher)->Enqueue(std::move(entries));
+  });
   api.SetReady(true);
-  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
   spdlog::info("recovered {} open case(s) in {} ms; ready", *recovered, took.count());
   std::cout << "bridgeline listening on " << address << "\n"
             << "try: curl -s -X POST " << address << "/v1/escalations \\\n"
-            << "       -H 'Authorization: Bearer demo-outsourcer-token' -H 'Content-Type: application/json' \\\n"
-            << "       -d '{\"contract\":\"northwind-globex\",\"tier1_ticket_id\":\"T-1001\",\"customer\":{\"id\":\"C-42\","
-               "\"name\":\"Ada Lovelace\",\"tier\":\"gold\"},\"category\":\"billing\",\"product\":\"payments\","
-               "\"region\":\"EU\",\"severity\":\"SEV2\",\"subject\":\"Card payments fail\",\"description\":\"Since 9:00\"}'\n"
+            << "       -H 'Authorization: Bearer demo-outsourcer-token' -H 'Content-Type: "
+               "application/json' \\\n"
+            << "       -d "
+               "'{\"contract\":\"northwind-globex\",\"tier1_ticket_id\":\"T-1001\",\"customer\":{"
+               "\"id\":\"C-42\","
+               "\"name\":\"Ada "
+               "Lovelace\",\"tier\":\"gold\"},\"category\":\"billing\",\"product\":\"payments\","
+               "\"region\":\"EU\",\"severity\":\"SEV2\",\"subject\":\"Card payments "
+               "fail\",\"description\":\"Since 9:00\"}'\n"
             << std::flush;
 
   // SIGTERM/SIGINT: stop accepting, answer what is in flight, flush, exit 0.
@@ -142,11 +158,14 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   spdlog::info("drained connections in {} ms ({} still open, {} request(s) unanswered)",
-               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - drain_started).count(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - drain_started)
+                   .count(),
                server.connections(), server.in_flight());
   broker.Stop();
   (*dispatcher)->Stop();
-  for (int i = 0; i < 20 && server.in_flight() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 20 && server.in_flight() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   io.stop();
   for (auto& thread : io_threads) thread.join();
   spdlog::info("stopped");
@@ -155,7 +174,8 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
 
 // Online: the running broker checkpoints itself (RocksDB allows one process per database).
 // Offline (`--data-dir`): opens the store and checkpoints it directly.
-int Backup(const std::string& to, const std::string& url, const std::string& token, const std::string& data_dir) {
+int Backup(const std::string& to, const std::string& url, const std::string& token,
+           const std::string& data_dir) {
   std::error_code error;
   std::string target = std::filesystem::absolute(to, error).lexically_normal().string();
   if (!data_dir.empty()) {
@@ -181,7 +201,9 @@ int Backup(const std::string& to, const std::string& url, const std::string& tok
   auto response = client.Request("POST", "/v1/admin/backup", "{\"to\":\"" + target + "\"}",
                                  {{"Authorization", "Bearer " + token}});
   if (response.status != 201) {
-    std::cerr << "backup failed: " << (response.status ? std::to_string(response.status) + " " + response.body : response.error)
+    std::cerr << "backup failed: "
+              << (response.status ? std::to_string(response.status) + " " + response.body
+                                  : response.error)
               << "\n";
     return 1;
   }
@@ -196,6 +218,110 @@ int Restore(const std::string& from, const std::string& data_dir) {
     return 1;
   }
   std::cout << "restored " << from << " into " << data_dir << "/db\n";
+  return 0;
+}
+
+// Where `report` reads from: the running broker (`url`), or a stopped broker's data directory.
+struct ReportSource {
+  std::string url, token, data_dir;
+};
+
+int Report(const std::string& config_path, const std::string& out, const std::string& from,
+           const std::string& to, const std::vector<std::string>& contracts,
+           const ReportSource& source) {
+  auto config = LoadOrReport(config_path);
+  if (!config) return 2;
+  auto rules = engine::Rules::Compile(*config);
+  if (!rules.ok()) {
+    std::cerr << "report: " << rules.status().ToString() << "\n";
+    return 2;
+  }
+  auto range = report::ParseRange(from, to, contracts, **rules, WallClockNow());
+  if (!range.ok()) {
+    std::cerr << "report: --" << range.status().field() << " " << range.status().message() << "\n";
+    return 2;
+  }
+  v1::KpiReport kpis;
+  if (!source.url.empty()) {
+    auto parsed = boost::urls::parse_uri(source.url);
+    if (!parsed || parsed->host().empty()) {
+      std::cerr << "report: '" << source.url << "' is not a URL such as http://127.0.0.1:8080\n";
+      return 2;
+    }
+    std::string target =
+        "/v1/reports/kpis?from=" + FormatUtc(range->from) + "&to=" + FormatUtc(range->to);
+    for (const auto& contract : range->contracts) target += "&contract=" + contract;
+    http::HttpClient client(std::string(parsed->host()),
+                            parsed->has_port() ? parsed->port_number() : 80,
+                            std::chrono::minutes(5));
+    auto response =
+        client.Request("GET", target, "", {{"Authorization", "Bearer " + source.token}});
+    if (response.status != 200) {
+      std::cerr << "report failed: "
+                << (response.status ? std::to_string(response.status) + " " + response.body
+                                    : response.error)
+                << "\n";
+      return 1;
+    }
+    if (Status parsed_report = JsonToMessage(response.body, &kpis); !parsed_report.ok()) {
+      std::cerr << "report: the broker's answer is not a report: " << parsed_report.ToString()
+                << "\n";
+      return 1;
+    }
+  } else {
+    std::string data_dir = source.data_dir.empty() ? config->storage().data_dir() : source.data_dir;
+    auto store = store::Store::Open(data_dir + "/db");
+    if (!store.ok()) {
+      std::cerr << "report: " << store.status().ToString()
+                << "\n(a running broker holds its data directory: ask it with --url instead)\n";
+      return 1;
+    }
+    auto built = report::ReportFromStore(**store, *rules, *range);
+    if (!built.ok()) {
+      std::cerr << "report: " << built.status().ToString() << "\n";
+      return 1;
+    }
+    kpis = std::move(*built);
+  }
+  if (Status written = report::WriteReportFiles(kpis, out); !written.ok()) {
+    std::cerr << "report: " << written.ToString() << "\n";
+    return 1;
+  }
+  std::cout << "report of " << kpis.cases_escalated() << " case(s) written to " << out
+            << "/report.html, report.json, report.csv\n";
+  return 0;
+}
+
+int Simulate(const std::string& config_path, const std::string& scenario_path,
+             const std::string& out, std::optional<std::uint64_t> seed) {
+  auto config = LoadOrReport(config_path);
+  if (!config) return 2;
+  auto rules = engine::Rules::Compile(*config);
+  if (!rules.ok()) {
+    std::cerr << "simulate: " << rules.status().ToString() << "\n";
+    return 2;
+  }
+  std::vector<config::ConfigError> errors;
+  auto scenario = simulate::LoadScenarioFile(scenario_path, *config, &errors);
+  if (!scenario.ok()) {
+    for (const auto& error : errors) std::cerr << error.ToString() << "\n";
+    std::cerr << scenario.status().message() << "\n";
+    return 2;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto simulation = simulate::Simulate(*rules, *scenario, seed.value_or(scenario->seed()));
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  if (Status written = report::WriteReportFiles(simulation.report, out); !written.ok()) {
+    std::cerr << "simulate: " << written.ToString() << "\n";
+    return 1;
+  }
+  const auto& stats = simulation.stats;
+  std::cout << "simulated " << stats.cases << " case(s) from " << stats.escalations
+            << " escalation(s), " << stats.events << " event(s) in " << took.count() << " ms (seed "
+            << seed.value_or(scenario->seed()) << ")\n";
+  if (stats.refused > 0) std::cout << stats.refused << " command(s) refused by the engine\n";
+  std::cout << "report written to " << out << "/report.html, report.json, report.csv\n";
   return 0;
 }
 
@@ -223,23 +349,64 @@ int main(int argc, char** argv) {
   check->add_option("file", check_path, "The config file (YAML)")->required();
 
   std::string token;
-  auto* hash = app.add_subcommand("hash-token", "Print the SHA-256 of an API token, for token_sha256");
+  auto* hash =
+      app.add_subcommand("hash-token", "Print the SHA-256 of an API token, for token_sha256");
   hash->add_option("token", token, "The token; read from standard input when absent");
 
   std::string backup_to, backup_url = "http://127.0.0.1:8080", backup_data_dir;
   std::string backup_token = std::getenv("BRIDGELINE_TOKEN") ? std::getenv("BRIDGELINE_TOKEN") : "";
   auto* backup = app.add_subcommand("backup", "Take a consistent backup, online or offline");
   backup->add_option("--to", backup_to, "Directory to create with the backup")->required();
-  backup->add_option("--url", backup_url, "The running broker (online backup)")->capture_default_str();
+  backup->add_option("--url", backup_url, "The running broker (online backup)")
+      ->capture_default_str();
   backup->add_option("--token", backup_token, "An ops token (default: $BRIDGELINE_TOKEN)");
-  backup->add_option("--data-dir", backup_data_dir, "Back up a stopped broker's data directory instead");
+  backup->add_option("--data-dir", backup_data_dir,
+                     "Back up a stopped broker's data directory instead");
 
   std::string restore_from, restore_data_dir;
-  auto* restore = app.add_subcommand("restore", "Restore a backup into an empty data directory (broker stopped)");
+  auto* restore = app.add_subcommand(
+      "restore", "Restore a backup into an empty data directory (broker stopped)");
   restore->add_option("--from", restore_from, "The backup directory")->required();
-  restore->add_option("--data-dir", restore_data_dir, "The data directory to restore into")->required();
+  restore->add_option("--data-dir", restore_data_dir, "The data directory to restore into")
+      ->required();
+
+  std::string report_config, report_out, report_from, report_to;
+  std::vector<std::string> report_contracts;
+  ReportSource report_source{
+      "", std::getenv("BRIDGELINE_TOKEN") ? std::getenv("BRIDGELINE_TOKEN") : "", ""};
+  auto* report_command =
+      app.add_subcommand("report", "KPI report over a time range: report.html, .json and .csv");
+  report_command->add_option("--config", report_config, "The config file (YAML)")->required();
+  report_command->add_option("--out", report_out, "Directory to write the report into")->required();
+  report_command->add_option("--from", report_from,
+                             "Start (RFC 3339); default 30 days before --to");
+  report_command->add_option("--to", report_to, "End (RFC 3339), exclusive; default now");
+  report_command->add_option("--contract", report_contracts, "Only these contracts (repeatable)");
+  report_command->add_option("--url", report_source.url,
+                             "Ask the running broker (online) instead of reading the store");
+  report_command->add_option("--token", report_source.token,
+                             "An ops token for --url (default: $BRIDGELINE_TOKEN)");
+  report_command->add_option("--data-dir", report_source.data_dir,
+                             "A stopped broker's data directory; overrides storage.data_dir");
+
+  std::string simulate_config, simulate_scenario, simulate_out;
+  std::optional<std::uint64_t> simulate_seed;
+  auto* simulate_command =
+      app.add_subcommand("simulate", "Run a scenario on virtual time and report on it");
+  simulate_command->add_option("--config", simulate_config, "The config file (YAML)")->required();
+  simulate_command->add_option("--scenario", simulate_scenario, "The scenario file (YAML)")
+      ->required();
+  simulate_command->add_option("--out", simulate_out, "Directory to write the report into")
+      ->required();
+  simulate_command->add_option("--seed", simulate_seed, "Random seed; overrides the scenario's");
 
   CLI11_PARSE(app, argc, argv);
+  if (*report_command) {
+    return Report(report_config, report_out, report_from, report_to, report_contracts,
+                  report_source);
+  }
+  if (*simulate_command)
+    return Simulate(simulate_config, simulate_scenario, simulate_out, simulate_seed);
   if (*backup) return Backup(backup_to, backup_url, backup_token, backup_data_dir);
   if (*restore) return Restore(restore_from, restore_data_dir);
   if (*serve) return Serve(config_path, listen, data_dir);

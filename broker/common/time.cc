@@ -1,14 +1,62 @@
 #include "broker/common/time.h"
 
-#include <chrono>
-
 #include <date/date.h>
+
+#include <chrono>
 
 namespace bridgeline {
 
 std::string FormatUtc(TimeMs ms) {
   date::sys_time<std::chrono::milliseconds> point{std::chrono::milliseconds(ms)};
   return date::format("%FT%TZ", point);
+}
+
+bool ParseUtc(std::string_view text, TimeMs* out) {
+  // YYYY-MM-DDTHH:MM:SS, optional fraction, then Z or +HH:MM / -HH:MM. Parsed by hand: date's
+  // stream parser trips a false -Wmaybe-uninitialized in GCC 12.
+  int year = 0;
+  unsigned month = 0, day = 0;
+  if (text.size() < 20 || !ParseCivilDate(text.substr(0, 10), &year, &month, &day)) return false;
+  if (text[10] != 'T' && text[10] != 't') return false;
+  auto two_digits = [&text](std::size_t at, int limit, int* value) {
+    if (at + 2 > text.size() || text[at] < '0' || text[at] > '9' || text[at + 1] < '0' ||
+        text[at + 1] > '9')
+      return false;
+    *value = (text[at] - '0') * 10 + (text[at + 1] - '0');
+    return *value <= limit;
+  };
+  int hour = 0, minute = 0, second = 0;
+  if (!two_digits(11, 23, &hour) || text[13] != ':' || !two_digits(14, 59, &minute) ||
+      text[16] != ':' || !two_digits(17, 59, &second)) {
+    return false;
+  }
+  std::size_t at = 19;
+  TimeMs millis = 0;
+  if (at < text.size() && text[at] == '.') {
+    std::size_t digits = 0;
+    for (++at; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at, ++digits) {
+      if (digits < 3) millis = millis * 10 + (text[at] - '0');
+    }
+    if (digits == 0) return false;
+    for (; digits < 3; ++digits) millis *= 10;
+  }
+  TimeMs offset_ms = 0;
+  if (at + 1 == text.size() && (text[at] == 'Z' || text[at] == 'z')) {
+    offset_ms = 0;
+  } else if (at + 6 == text.size() && (text[at] == '+' || text[at] == '-') && text[at + 3] == ':') {
+    int offset_hours = 0, offset_minutes = 0;
+    if (!two_digits(at + 1, 23, &offset_hours) || !two_digits(at + 4, 59, &offset_minutes))
+      return false;
+    offset_ms = (offset_hours * 60 + offset_minutes) * 60'000LL * (text[at] == '-' ? -1 : 1);
+  } else {
+    return false;
+  }
+  date::sys_days days = date::year(year) / date::month(month) / date::day(day);
+  TimeMs local =
+      std::chrono::duration_cast<std::chrono::milliseconds>(days.time_since_epoch()).count() +
+      ((hour * 60 + minute) * 60 + second) * 1000LL + millis;
+  *out = local - offset_ms;
+  return true;
 }
 
 bool ParseCivilDate(std::string_view text, int* year, unsigned* month, unsigned* day) {
@@ -21,7 +69,8 @@ bool ParseCivilDate(std::string_view text, int* year, unsigned* month, unsigned*
     for (std::size_t i = from; i < from + length; ++i) value = value * 10 + (text[i] - '0');
     return value;
   };
-  date::year_month_day civil{date::year(number(0, 4)), date::month(static_cast<unsigned>(number(5, 2))),
+  date::year_month_day civil{date::year(number(0, 4)),
+                             date::month(static_cast<unsigned>(number(5, 2))),
                              date::day(static_cast<unsigned>(number(8, 2)))};
   if (!civil.ok()) return false;
   *year = number(0, 4);

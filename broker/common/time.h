@@ -2,11 +2,11 @@
 // a wall clock; callers pass `now` in, so tests and the simulator run on virtual time.
 #pragma once
 
+#include <google/protobuf/timestamp.pb.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <google/protobuf/timestamp.pb.h>
 
 namespace bridgeline {
 
@@ -32,6 +32,10 @@ inline TimeMs FromTimestamp(const google::protobuf::Timestamp& ts) {
 
 // RFC 3339 in UTC with milliseconds: 2026-11-22T20:04:01.000Z.
 std::string FormatUtc(TimeMs ms);
+
+// Parses RFC 3339 ("2026-11-02T09:00:00Z", "2026-11-02T10:00:00.250+01:00"); false when it is
+// not one.
+bool ParseUtc(std::string_view text, TimeMs* out);
 
 // Parses a civil date YYYY-MM-DD; false when it is not one (2026-02-30 is not).
 bool ParseCivilDate(std::string_view text, int* year, unsigned* month, unsigned* day);

@@ -1,5 +1,7 @@
 #include "broker/config/config.h"
 
+#include <date/tz.h>
+#include <fmt/format.h>
 #include <openssl/evp.h>
 #include <re2/re2.h>
 
@@ -8,9 +10,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <date/tz.h>
-#include <fmt/format.h>
 
 #include "broker/common/time.h"
 #include "broker/config/yaml_to_proto.h"
@@ -30,24 +29,31 @@ Result<std::int64_t> ParseDurationMs(std::string_view text) {
   std::size_t i = 0;
   bool negative = false;
   if (text[0] == '-') negative = true, ++i;
-  if (i == text.size()) return Status::InvalidArgument("'" + std::string(text) + "' is not a duration");
+  if (i == text.size())
+    return Status::InvalidArgument("'" + std::string(text) + "' is not a duration");
   while (i < text.size()) {
     std::size_t digits_start = i;
     std::int64_t number = 0;
     while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
       number = number * 10 + (text[i] - '0');
-      if (number > 1'000'000'000) return Status::InvalidArgument("duration '" + std::string(text) + "' is too long");
+      if (number > 1'000'000'000)
+        return Status::InvalidArgument("duration '" + std::string(text) + "' is too long");
       ++i;
     }
     std::size_t unit_start = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(unit_start, i - unit_start);
     std::int64_t scale = 0;
-    if (unit == "ms") scale = 1;
-    else if (unit == "s") scale = 1000;
-    else if (unit == "m") scale = 60'000;
-    else if (unit == "h") scale = 3'600'000;
-    else if (unit == "d") scale = 86'400'000;
+    if (unit == "ms")
+      scale = 1;
+    else if (unit == "s")
+      scale = 1000;
+    else if (unit == "m")
+      scale = 60'000;
+    else if (unit == "h")
+      scale = 3'600'000;
+    else if (unit == "d")
+      scale = 86'400'000;
     if (digits_start == unit_start || scale == 0) {
       return Status::InvalidArgument("'" + std::string(text) +
                                      "' is not a duration (write it as 90s, 30m, 4h, 1h30m or 2d)");
@@ -77,8 +83,10 @@ const std::set<std::string> kWeekdays = {"mon", "tue", "wed", "thu", "fri", "sat
 
 bool IsClockTime(const std::string& text) {
   if (text.size() != 5 || text[2] != ':') return false;
-  if (!std::isdigit(static_cast<unsigned char>(text[0])) || !std::isdigit(static_cast<unsigned char>(text[1])) ||
-      !std::isdigit(static_cast<unsigned char>(text[3])) || !std::isdigit(static_cast<unsigned char>(text[4])))
+  if (!std::isdigit(static_cast<unsigned char>(text[0])) ||
+      !std::isdigit(static_cast<unsigned char>(text[1])) ||
+      !std::isdigit(static_cast<unsigned char>(text[3])) ||
+      !std::isdigit(static_cast<unsigned char>(text[4])))
     return false;
   int hours = std::stoi(text.substr(0, 2)), minutes = std::stoi(text.substr(3, 2));
   return (hours < 24 && minutes < 60) || (hours == 24 && minutes == 0);
@@ -125,14 +133,15 @@ class Validator {
 
   void Error(const std::string& path, std::string message) {
     YAML::Mark mark = source_map_.Find(path);
-    ConfigError error{file_, mark.is_null() ? 0 : mark.line + 1, mark.is_null() ? 0 : mark.column + 1,
-                      std::move(message)};
+    ConfigError error{file_, mark.is_null() ? 0 : mark.line + 1,
+                      mark.is_null() ? 0 : mark.column + 1, std::move(message)};
     errors_->push_back(std::move(error));
   }
 
   // Names must be present and unique within their list.
   template <typename List>
-  std::set<std::string> UniqueNames(const List& list, const std::string& list_path, const char* what) {
+  std::set<std::string> UniqueNames(const List& list, const std::string& list_path,
+                                    const char* what) {
     std::set<std::string> names;
     for (int i = 0; i < list.size(); ++i) {
       std::string path = list_path + "[" + std::to_string(i) + "]";
@@ -153,8 +162,9 @@ class Validator {
       std::string path = "organizations[" + std::to_string(i) + "]";
       if (organization.side() != v1::OUTSOURCER && organization.side() != v1::CLIENT &&
           organization.side() != v1::OPS) {
-        Error(path + ".side", fmt::format("organization '{}' needs a side: outsourcer, client or ops",
-                                          organization.name()));
+        Error(path + ".side",
+              fmt::format("organization '{}' needs a side: outsourcer, client or ops",
+                          organization.name()));
       }
       side_of_[organization.name()] = organization.side();
       for (int t = 0; t < organization.token_sha256_size(); ++t) {
@@ -164,7 +174,8 @@ class Validator {
                    });
         if (!hex) {
           Error(fmt::format("{}.token_sha256[{}]", path, t),
-                "a token hash must be 64 lower-case hex digits (make one with `bridgeline hash-token`)");
+                "a token hash must be 64 lower-case hex digits (make one with `bridgeline "
+                "hash-token`)");
         }
       }
     }
@@ -176,8 +187,8 @@ class Validator {
       const auto& owner = config_.owners(i);
       if (!organizations_.count(owner.organization())) {
         Error(fmt::format("owners[{}].organization", i),
-              fmt::format("owner '{}' belongs to organization '{}', which is not defined", owner.name(),
-                          owner.organization()));
+              fmt::format("owner '{}' belongs to organization '{}', which is not defined",
+                          owner.name(), owner.organization()));
       }
     }
   }
@@ -196,8 +207,9 @@ class Validator {
         }
       }
       if (calendar.always_open() && calendar.hours_size() > 0) {
-        Error(path + ".hours", fmt::format("calendar '{}' is always_open and also has hours; keep one",
-                                           calendar.name()));
+        Error(path + ".hours",
+              fmt::format("calendar '{}' is always_open and also has hours; keep one",
+                          calendar.name()));
       }
       if (!calendar.always_open() && calendar.hours_size() == 0) {
         Error(path, fmt::format("calendar '{}' has no hours; give hours or set always_open: true",
@@ -210,14 +222,19 @@ class Validator {
         for (int d = 0; d < hours.days_size(); ++d) {
           if (!kWeekdays.count(hours.days(d))) {
             Error(fmt::format("{}.days[{}]", hours_path, d),
-                  fmt::format("'{}' is not a day (use mon, tue, wed, thu, fri, sat, sun)", hours.days(d)));
+                  fmt::format("'{}' is not a day (use mon, tue, wed, thu, fri, sat, sun)",
+                              hours.days(d)));
           }
         }
         bool open_ok = IsClockTime(hours.open()), close_ok = IsClockTime(hours.close());
-        if (!open_ok) Error(hours_path + ".open", fmt::format("open '{}' is not a time HH:MM", hours.open()));
-        if (!close_ok) Error(hours_path + ".close", fmt::format("close '{}' is not a time HH:MM", hours.close()));
+        if (!open_ok)
+          Error(hours_path + ".open", fmt::format("open '{}' is not a time HH:MM", hours.open()));
+        if (!close_ok)
+          Error(hours_path + ".close",
+                fmt::format("close '{}' is not a time HH:MM", hours.close()));
         if (open_ok && close_ok && hours.close() <= hours.open()) {
-          Error(hours_path + ".close", fmt::format("close {} is not after open {}", hours.close(), hours.open()));
+          Error(hours_path + ".close",
+                fmt::format("close {} is not after open {}", hours.close(), hours.open()));
         }
       }
       for (int d = 0; d < calendar.holidays_size(); ++d) {
@@ -238,7 +255,8 @@ class Validator {
         Error(path, fmt::format("connector '{}' has no type", connector.name()));
       } else if (!connector_types_.new_settings(connector.type())) {
         std::string registered;
-        for (const auto& name : connector_types_.names) registered += (registered.empty() ? "" : ", ") + name;
+        for (const auto& name : connector_types_.names)
+          registered += (registered.empty() ? "" : ", ") + name;
         Error(path + ".type", fmt::format("connector type '{}' is not registered (registered: {})",
                                           connector.type(), registered));
       }
@@ -246,11 +264,13 @@ class Validator {
   }
 
   void CheckReference(const std::set<std::string>& defined, const std::string& name,
-                      const std::string& path, const std::string& what, const std::string& contract) {
+                      const std::string& path, const std::string& what,
+                      const std::string& contract) {
     if (name.empty()) {
       Error(path, fmt::format("contract '{}' needs a {}", contract, what));
     } else if (!defined.count(name)) {
-      Error(path, fmt::format("contract '{}' refers to {} '{}', which is not defined", contract, what, name));
+      Error(path, fmt::format("contract '{}' refers to {} '{}', which is not defined", contract,
+                              what, name));
     }
   }
 
@@ -270,16 +290,22 @@ class Validator {
     std::string path = "contracts[" + std::to_string(index) + "]";
     const std::string& name = contract.name();
     if (name.empty()) Error(path, fmt::format("contract #{} has no name", index + 1));
-    if (!contract_names_.insert(name).second) Error(path + ".name", fmt::format("contract '{}' is defined twice", name));
+    if (!contract_names_.insert(name).second)
+      Error(path + ".name", fmt::format("contract '{}' is defined twice", name));
 
-    CheckReference(organizations_, contract.outsourcer(), path + ".outsourcer", "outsourcer organization", name);
-    CheckReference(organizations_, contract.client(), path + ".client", "client organization", name);
-    if (organizations_.count(contract.outsourcer()) && side_of_[contract.outsourcer()] != v1::OUTSOURCER) {
-      Error(path + ".outsourcer", fmt::format("contract '{}': organization '{}' is not an outsourcer", name,
-                                              contract.outsourcer()));
+    CheckReference(organizations_, contract.outsourcer(), path + ".outsourcer",
+                   "outsourcer organization", name);
+    CheckReference(organizations_, contract.client(), path + ".client", "client organization",
+                   name);
+    if (organizations_.count(contract.outsourcer()) &&
+        side_of_[contract.outsourcer()] != v1::OUTSOURCER) {
+      Error(path + ".outsourcer",
+            fmt::format("contract '{}': organization '{}' is not an outsourcer", name,
+                        contract.outsourcer()));
     }
     if (organizations_.count(contract.client()) && side_of_[contract.client()] != v1::CLIENT) {
-      Error(path + ".client", fmt::format("contract '{}': organization '{}' is not a client", name, contract.client()));
+      Error(path + ".client", fmt::format("contract '{}': organization '{}' is not a client", name,
+                                          contract.client()));
     }
     CheckReference(calendars_, contract.calendar(), path + ".calendar", "calendar", name);
 
@@ -292,17 +318,20 @@ class Validator {
       const auto& row = contract.priority_matrix(r);
       std::string row_path = fmt::format("{}.priority_matrix[{}]", path, r);
       if (row.tier().empty()) Error(row_path, "a priority_matrix row needs a tier");
-      if (!tiers.insert(row.tier()).second) Error(row_path + ".tier", fmt::format("tier '{}' appears twice", row.tier()));
+      if (!tiers.insert(row.tier()).second)
+        Error(row_path + ".tier", fmt::format("tier '{}' appears twice", row.tier()));
       if (row.sev1() == v1::PRIORITY_UNSPECIFIED || row.sev2() == v1::PRIORITY_UNSPECIFIED ||
           row.sev3() == v1::PRIORITY_UNSPECIFIED || row.sev4() == v1::PRIORITY_UNSPECIFIED) {
-        Error(row_path, fmt::format("tier '{}' needs a priority for each of sev1, sev2, sev3, sev4", row.tier()));
+        Error(row_path, fmt::format("tier '{}' needs a priority for each of sev1, sev2, sev3, sev4",
+                                    row.tier()));
       }
     }
     if (contract.default_tier().empty()) {
       Error(path, fmt::format("contract '{}' needs a default_tier", name));
     } else if (!tiers.empty() && !tiers.count(contract.default_tier())) {
       Error(path + ".default_tier",
-            fmt::format("default_tier '{}' is not a tier of the priority_matrix", contract.default_tier()));
+            fmt::format("default_tier '{}' is not a tier of the priority_matrix",
+                        contract.default_tier()));
     }
 
     // Routes: owners defined, patterns valid, and a catch-all at the end of the road.
@@ -315,30 +344,35 @@ class Validator {
       for (int t = 0; t < route.match().customer_tier_size(); ++t) {
         if (!tiers.count(route.match().customer_tier(t))) {
           Error(fmt::format("{}.match.customer_tier[{}]", route_path, t),
-                fmt::format("tier '{}' is not a tier of the priority_matrix", route.match().customer_tier(t)));
+                fmt::format("tier '{}' is not a tier of the priority_matrix",
+                            route.match().customer_tier(t)));
         }
       }
       const auto& match = route.match();
-      if (match.category_size() + match.product_size() + match.customer_tier_size() + match.region_size() +
-              match.severity_size() + match.text_size() == 0) {
+      if (match.category_size() + match.product_size() + match.customer_tier_size() +
+              match.region_size() + match.severity_size() + match.text_size() ==
+          0) {
         catch_all = true;
       }
     }
     if (!catch_all) {
-      Error(path + ".routes", fmt::format("contract '{}' has no catch-all route (a route without match), so "
-                                          "some cases would have no owner",
-                                          name));
+      Error(path + ".routes",
+            fmt::format("contract '{}' has no catch-all route (a route without match), so "
+                        "some cases would have no owner",
+                        name));
     }
 
     for (int r = 0; r < contract.priority_rules_size(); ++r) {
       const auto& rule = contract.priority_rules(r);
       std::string rule_path = fmt::format("{}.priority_rules[{}]", path, r);
       CheckPatterns(rule.text(), rule_path + ".text");
-      if (rule.raise_to() == v1::PRIORITY_UNSPECIFIED) Error(rule_path, "a priority rule needs raise_to");
-      if (rule.text_size() + rule.customer_tier_size() == 0 && rule.repeat_contacts_at_least() == 0 &&
-          !rule.on_breach()) {
-        Error(rule_path, "a priority rule needs a condition: text, customer_tier, "
-                         "repeat_contacts_at_least or on_breach");
+      if (rule.raise_to() == v1::PRIORITY_UNSPECIFIED)
+        Error(rule_path, "a priority rule needs raise_to");
+      if (rule.text_size() + rule.customer_tier_size() == 0 &&
+          rule.repeat_contacts_at_least() == 0 && !rule.on_breach()) {
+        Error(rule_path,
+              "a priority rule needs a condition: text, customer_tier, "
+              "repeat_contacts_at_least or on_breach");
       }
     }
 
@@ -348,12 +382,19 @@ class Validator {
       const auto& step = contract.escalation_ladder(s);
       std::string step_path = fmt::format("{}.escalation_ladder[{}]", path, s);
       switch (step.action()) {
-        case v1::TRANSFER: CheckReference(owners_, step.owner(), step_path + ".owner", "owner", name); break;
-        case v1::RAISE_PRIORITY:
-          if (step.priority() == v1::PRIORITY_UNSPECIFIED) Error(step_path, "raise_priority needs a priority");
+        case v1::TRANSFER:
+          CheckReference(owners_, step.owner(), step_path + ".owner", "owner", name);
           break;
-        case v1::NOTIFY: CheckReference(connectors_, step.connector(), step_path + ".connector", "connector", name); break;
-        default: Error(step_path, "a ladder step needs an action: notify, raise_priority or transfer");
+        case v1::RAISE_PRIORITY:
+          if (step.priority() == v1::PRIORITY_UNSPECIFIED)
+            Error(step_path, "raise_priority needs a priority");
+          break;
+        case v1::NOTIFY:
+          CheckReference(connectors_, step.connector(), step_path + ".connector", "connector",
+                         name);
+          break;
+        default:
+          Error(step_path, "a ladder step needs an action: notify, raise_priority or transfer");
       }
     }
 
@@ -365,14 +406,16 @@ class Validator {
       }
     }
     for (int c = 0; c < contract.connectors_size(); ++c) {
-      CheckReference(connectors_, contract.connectors(c), fmt::format("{}.connectors[{}]", path, c), "connector", name);
+      CheckReference(connectors_, contract.connectors(c), fmt::format("{}.connectors[{}]", path, c),
+                     "connector", name);
     }
   }
 
   void CheckSla(const v1::Contract& contract, const std::string& path, const std::string& name) {
     const auto& sla = contract.sla();
     if (sla.warn_at() < 0 || sla.warn_at() >= 1) {
-      Error(path + ".sla.warn_at", fmt::format("warn_at {} must be a share between 0 and 1", sla.warn_at()));
+      Error(path + ".sla.warn_at",
+            fmt::format("warn_at {} must be a share between 0 and 1", sla.warn_at()));
     }
     std::set<int> priorities;
     for (int t = 0; t < sla.targets_size(); ++t) {
@@ -383,16 +426,21 @@ class Validator {
         continue;
       }
       if (!priorities.insert(target.priority()).second) {
-        Error(target_path + ".priority", fmt::format("priority {} has two SLA targets", v1::Priority_Name(target.priority())));
+        Error(target_path + ".priority",
+              fmt::format("priority {} has two SLA targets", v1::Priority_Name(target.priority())));
       }
-      auto positive = [&](const char* clock, bool present, const google::protobuf::Duration& value, bool optional) {
+      auto positive = [&](const char* clock, bool present, const google::protobuf::Duration& value,
+                          bool optional) {
         if (!present) {
-          if (!optional) Error(target_path, fmt::format("the {} SLA target for {} is missing", clock, v1::Priority_Name(target.priority())));
+          if (!optional)
+            Error(target_path, fmt::format("the {} SLA target for {} is missing", clock,
+                                           v1::Priority_Name(target.priority())));
           return;
         }
         if (value.seconds() <= 0 && value.nanos() <= 0) {
           Error(target_path + "." + clock,
-                fmt::format("the {} SLA target for {} must be positive", clock, v1::Priority_Name(target.priority())));
+                fmt::format("the {} SLA target for {} must be positive", clock,
+                            v1::Priority_Name(target.priority())));
         }
       };
       positive("acknowledge", target.has_acknowledge(), target.acknowledge(), false);
@@ -430,9 +478,11 @@ void ApplyDefaults(v1::BrokerConfig* config) {
   if (!server->has_idempotency_ttl()) server->mutable_idempotency_ttl()->set_seconds(24 * 3600);
   auto* limit = server->mutable_rate_limit();
   if (!limit->has_requests_per_second()) limit->set_requests_per_second(1000);
-  if (limit->burst() == 0) limit->set_burst(static_cast<std::uint32_t>(std::max(1.0, 2 * limit->requests_per_second())));
+  if (limit->burst() == 0)
+    limit->set_burst(static_cast<std::uint32_t>(std::max(1.0, 2 * limit->requests_per_second())));
   if (config->storage().data_dir().empty()) config->mutable_storage()->set_data_dir("./var");
-  if (!config->storage().has_min_free_bytes()) config->mutable_storage()->set_min_free_bytes(256ull << 20);
+  if (!config->storage().has_min_free_bytes())
+    config->mutable_storage()->set_min_free_bytes(256ull << 20);
   if (config->logging().level().empty()) config->mutable_logging()->set_level("info");
   for (auto& calendar : *config->mutable_calendars()) {
     if (calendar.time_zone().empty()) calendar.set_time_zone("UTC");
@@ -480,14 +530,41 @@ LoadResult LoadConfigFile(const std::string& path, const ConnectorTypes& connect
   return LoadConfigText(text.str(), path, connector_types);
 }
 
+std::vector<ConfigError> LoadYamlFile(
+    const std::string& path, google::protobuf::Message* message,
+    const std::function<std::vector<FieldProblem>(const google::protobuf::Message&)>& validate) {
+  std::vector<ConfigError> errors;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {{path, 0, 0, "cannot read the file"}};
+  YAML::Node root;
+  try {
+    root = YAML::Load(in);
+  } catch (const YAML::Exception& error) {
+    return {{path, error.mark.is_null() ? 0 : error.mark.line + 1,
+             error.mark.is_null() ? 0 : error.mark.column + 1, "not valid YAML: " + error.msg}};
+  }
+  if (!root.IsDefined() || root.IsNull()) return {{path, 0, 0, "the file is empty"}};
+  SourceMap source_map;
+  ConnectorTypes no_connectors;
+  YamlToProto reader(path, no_connectors, &errors, &source_map);
+  reader.Fill(root, message, "");
+  if (!errors.empty()) return errors;
+  for (auto& problem : validate(*message)) {
+    YAML::Mark mark = source_map.Find(problem.path);
+    errors.push_back({path, mark.is_null() ? 0 : mark.line + 1,
+                      mark.is_null() ? 0 : mark.column + 1, problem.path + ": " + problem.message});
+  }
+  return errors;
+}
+
 std::string Summarize(const v1::BrokerConfig& config) {
   std::string out;
   out += fmt::format("listen      {}\n", config.server().listen());
   out += fmt::format("data dir    {}\n", config.storage().data_dir());
   out += "organizations\n";
   for (const auto& organization : config.organizations()) {
-    out += fmt::format("  {:<22} {:<11} {} token(s)\n", organization.name(), v1::Side_Name(organization.side()),
-                       organization.token_sha256_size());
+    out += fmt::format("  {:<22} {:<11} {} token(s)\n", organization.name(),
+                       v1::Side_Name(organization.side()), organization.token_sha256_size());
   }
   out += "connectors\n";
   for (const auto& connector : config.connectors()) {
@@ -495,11 +572,12 @@ std::string Summarize(const v1::BrokerConfig& config) {
   }
   out += "contracts\n";
   for (const auto& contract : config.contracts()) {
-    out += fmt::format("  {:<22} {} -> {}, calendar {}, {} route(s), {} rule(s), {} ladder step(s), "
-                       "connectors: {}\n",
-                       contract.name(), contract.outsourcer(), contract.client(), contract.calendar(),
-                       contract.routes_size(), contract.priority_rules_size(), contract.escalation_ladder_size(),
-                       fmt::join(contract.connectors(), ", "));
+    out += fmt::format(
+        "  {:<22} {} -> {}, calendar {}, {} route(s), {} rule(s), {} ladder step(s), "
+        "connectors: {}\n",
+        contract.name(), contract.outsourcer(), contract.client(), contract.calendar(),
+        contract.routes_size(), contract.priority_rules_size(), contract.escalation_ladder_size(),
+        fmt::join(contract.connectors(), ", "));
   }
   return out;
 }

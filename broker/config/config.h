@@ -5,13 +5,13 @@
 // connector's `type`, so the loader asks a ConnectorTypes for each type's settings message.
 #pragma once
 
+#include <google/protobuf/message.h>
+
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <google/protobuf/message.h>
 
 #include "bridgeline/v1/config.pb.h"
 #include "broker/common/status.h"
@@ -50,6 +50,21 @@ LoadResult LoadConfigText(const std::string& text, const std::string& file_name,
 
 // Reads `path` and loads it as LoadConfigText does.
 LoadResult LoadConfigFile(const std::string& path, const ConnectorTypes& connector_types);
+
+// A problem with one value of a YAML-loaded message: its field path ("arrivals[2].per_hour")
+// and a sentence.
+struct FieldProblem {
+  std::string path;
+  std::string message;
+};
+
+// Fills `message` from the YAML file at `path` by the config's own rules (durations such as
+// "4h", RFC 3339 times, enums by name, unknown keys refused), then checks it with `validate`.
+// Every problem comes back with file, line and column; none means `message` is good. For files
+// that sit beside the config, such as a simulation scenario.
+std::vector<ConfigError> LoadYamlFile(
+    const std::string& path, google::protobuf::Message* message,
+    const std::function<std::vector<FieldProblem>(const google::protobuf::Message&)>& validate);
 
 // Parses a duration such as "90s", "30m", "4h", "1h30m", "2d" or "250ms".
 Result<std::int64_t> ParseDurationMs(std::string_view text);

@@ -2,10 +2,13 @@
 
 #include <google/protobuf/any.pb.h>
 #include <google/protobuf/duration.pb.h>
+#include <google/protobuf/timestamp.pb.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+
+#include "broker/common/time.h"
 
 namespace bridgeline::config {
 
@@ -25,10 +28,14 @@ namespace {
 
 std::string KindOf(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "'" + node.Scalar() + "'";
-    default: return "nothing";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "'" + node.Scalar() + "'";
+    default:
+      return "nothing";
   }
 }
 
@@ -141,6 +148,17 @@ bool YamlToProto::FillScalar(const YAML::Node& node, pb::Message* message,
       target->CopyFrom(duration);
       return true;
     }
+    if (field->message_type() == pb::Timestamp::descriptor()) {
+      TimeMs at = 0;
+      if (!node.IsScalar() || !ParseUtc(node.Scalar(), &at)) {
+        Error(node.Mark(), path + " must be a time in RFC 3339, such as 2026-11-02T09:00:00Z");
+        return false;
+      }
+      pb::Message* target = repeated ? reflection->AddMessage(message, field)
+                                     : reflection->MutableMessage(message, field);
+      target->CopyFrom(ToTimestamp(at));
+      return true;
+    }
     pb::Message* target = repeated ? reflection->AddMessage(message, field)
                                    : reflection->MutableMessage(message, field);
     Fill(node, target, path);
@@ -164,9 +182,12 @@ bool YamlToProto::FillScalar(const YAML::Node& node, pb::Message* message,
       return true;
     case pb::FieldDescriptor::CPPTYPE_BOOL: {
       bool value;
-      if (text == "true") value = true;
-      else if (text == "false") value = false;
-      else return wrong("true or false");
+      if (text == "true")
+        value = true;
+      else if (text == "false")
+        value = false;
+      else
+        return wrong("true or false");
       repeated ? reflection->AddBool(message, field, value)
                : reflection->SetBool(message, field, value);
       return true;

@@ -1,6 +1,7 @@
 #include "broker/engine/calendar.h"
 
 #include <algorithm>
+#include <boost/container/small_vector.hpp>
 #include <sstream>
 
 namespace bridgeline::engine {
@@ -55,7 +56,8 @@ Result<Calendar> Calendar::Make(const bridgeline::v1::Calendar& config) {
     if (!ParseCivilDate(holiday, &year, &month, &day)) {
       return Status::InvalidArgument("'" + holiday + "' is not a date", "holidays");
     }
-    calendar.holidays_.insert(date::local_days(date::year(year) / date::month(month) / date::day(day)));
+    calendar.holidays_.insert(
+        date::local_days(date::year(year) / date::month(month) / date::day(day)));
   }
   if (!calendar.always_open_) {
     bool any = std::any_of(calendar.hours_.begin(), calendar.hours_.end(),
@@ -66,11 +68,12 @@ Result<Calendar> Calendar::Make(const bridgeline::v1::Calendar& config) {
 }
 
 date::local_days Calendar::LocalDay(TimeMs at) const {
-  auto local = zone_->to_local(date::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(at)));
+  auto local =
+      zone_->to_local(date::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(at)));
   return date::floor<date::days>(local);
 }
 
-void Calendar::OpenIntervals(date::local_days day, std::vector<Interval>* out) const {
+void Calendar::OpenIntervals(date::local_days day, Intervals* out) const {
   out->clear();
   if (holidays_.count(day)) return;
   unsigned weekday = date::weekday(day).c_encoding();
@@ -90,7 +93,7 @@ TimeMs Calendar::Add(TimeMs from, std::int64_t business_ms) const {
   if (business_ms <= 0) return from;
   if (always_open_) return from + business_ms;
   std::int64_t remaining = business_ms;
-  std::vector<Interval> intervals;
+  Intervals intervals;
   date::local_days day = LocalDay(from);
   for (int scanned = 0; scanned < kMaxDaysScanned; ++scanned, day += date::days(1)) {
     OpenIntervals(day, &intervals);
@@ -108,7 +111,7 @@ std::int64_t Calendar::Between(TimeMs from, TimeMs to) const {
   if (to <= from) return 0;
   if (always_open_) return to - from;
   std::int64_t total = 0;
-  std::vector<Interval> intervals;
+  Intervals intervals;
   date::local_days last = LocalDay(to);
   int scanned = 0;
   for (date::local_days day = LocalDay(from); day <= last && scanned < kMaxDaysScanned;

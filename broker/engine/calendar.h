@@ -2,14 +2,15 @@
 // zone with holidays), and arithmetic on open time. SLA targets are counted in it.
 #pragma once
 
+#include <date/tz.h>
+
 #include <array>
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <date/tz.h>
 
 #include "bridgeline/v1/config.pb.h"
 #include "broker/common/status.h"
@@ -35,8 +36,10 @@ class Calendar {
 
  private:
   using Interval = std::pair<TimeMs, TimeMs>;
+  // A day has few open intervals: kept inline, as Add and Between run on every clock change.
+  using Intervals = boost::container::small_vector<Interval, 4>;
   // The open intervals (UTC) of one local day, in order.
-  void OpenIntervals(date::local_days day, std::vector<Interval>* out) const;
+  void OpenIntervals(date::local_days day, Intervals* out) const;
   date::local_days LocalDay(TimeMs at) const;
 
   bool always_open_ = true;

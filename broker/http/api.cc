@@ -13,6 +13,8 @@
 #include "broker/engine/disclosure.h"
 #include "broker/engine/engine.h"
 #include "broker/http/decode.h"
+#include "broker/report/kpis.h"
+#include "broker/report/render.h"
 
 namespace bridgeline::http {
 
@@ -168,6 +170,14 @@ void Api::Handle(Request&& request, Respond respond) {
           spdlog::info("backup taken to {} (log sequence {})", backup.to(), result.last_sequence());
           respond(Json(201, result));
         });
+  }
+
+  if (path == "/v1/reports/kpis") {
+    if (method != bhttp::verb::get) return method_not_allowed("GET");
+    if (caller->side != v1::OPS)
+      return respond(ProblemFor(Status::PermissionDenied("KPI reports need an ops token")));
+    return boost::asio::post(readers_, [this, query = std::move(query),
+                                        respond = std::move(respond)] { Kpis(query, respond); });
   }
 
   static const RE2 kCase(R"(^/v1/escalations/([A-Za-z0-9-]+)$)");
@@ -433,6 +443,38 @@ void Api::ListCases(const Caller& caller, const Query& query, Respond respond) {
     list.set_next_cursor(last_seen);
   }
   respond(Json(200, list));
+}
+
+// The same figures as `bridgeline report`, as JSON (the default), CSV or HTML.
+void Api::Kpis(const Query& query, const Respond& respond) {
+  std::string from, to, format = "json";
+  std::vector<std::string> contracts;
+  for (const auto& [key, value] : query) {
+    if (key == "from") {
+      from = value;
+    } else if (key == "to") {
+      to = value;
+    } else if (key == "contract") {
+      contracts.push_back(value);
+    } else if (key == "format") {
+      if (value != "json" && value != "csv" && value != "html") {
+        return respond(ProblemFor(Status::InvalidArgument("must be json, csv or html", "format")));
+      }
+      format = value;
+    } else {
+      return respond(ProblemFor(Status::InvalidArgument("unknown query parameter", key)));
+    }
+  }
+  auto range = report::ParseRange(from, to, contracts, *rules_, WallClockNow());
+  if (!range.ok()) return respond(ProblemFor(range.status()));
+  auto kpis = report::ReportFromStore(*store_, rules_, *range);
+  if (!kpis.ok()) return respond(ProblemFor(kpis.status()));
+  if (format == "json") return respond(Json(200, *kpis));
+  Response response{bhttp::status::ok, 11};
+  response.set(bhttp::field::content_type,
+               format == "csv" ? "text/csv; charset=utf-8" : "text/html; charset=utf-8");
+  response.body() = format == "csv" ? report::RenderCsv(*kpis) : report::RenderHtml(*kpis);
+  respond(std::move(response));
 }
 
 }  // namespace bridgeline::http

@@ -40,10 +40,12 @@ class Api {
 
   const Caller* Authenticate(const Request& request) const;
   void Escalate(const Caller& caller, Request&& request, Respond respond);
-  void PostEvent(const Caller& caller, const std::string& case_id, Request&& request, Respond respond);
+  void PostEvent(const Caller& caller, const std::string& case_id, Request&& request,
+                 Respond respond);
   void GetCase(const Caller& caller, const std::string& case_id, Respond respond);
   using Query = std::vector<std::pair<std::string, std::string>>;
   void ListCases(const Caller& caller, const Query& query, Respond respond);
+  void Kpis(const Query& query, const Respond& respond);
 
   // Whether `caller` may see `state` at all (others get 404, as if it did not exist).
   bool Visible(const Caller& caller, const bridgeline::v1::Case& state) const;

@@ -13,5 +13,6 @@ void EngineBenchmarks();
 void StoreBenchmarks();
 // With `running_port`, only drives an already running broker there (for profiling it).
 void HttpBenchmarks(unsigned short running_port = 0);
+void SimulateBenchmarks();
 
 }  // namespace bridgeline::bench
