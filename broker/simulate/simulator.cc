@@ -78,6 +78,7 @@ struct SimCase {
   std::uint32_t calls_again = 0;
   std::uint32_t reopenings = 0;
   bool sending_updates = false;
+  bool flagged = false;
   // As of the simulator's own last command on it (the ladder never changes a status).
   v1::CaseStatus status = v1::NEW;
 };
@@ -286,7 +287,21 @@ class Run {
       Plan(AfterOutages(v1::Outage::CONNECTOR, contract.connectors(0), action.at), Step::kForward,
            slot);
     }
+    for (const auto& rule : scenario_.exceptions()) {
+      if (random_.Chance(rule.probability())) Flag(cases_[slot], rule.reason(), action.at);
+    }
     PlanCallAgain(slot, action.at);
+  }
+
+  // A case is flagged once; the first reason stands.
+  void Flag(SimCase& sim_case, const std::string& reason, TimeMs at) {
+    if (sim_case.flagged) return;
+    sim_case.flagged = true;
+    v1::EventRequest request;
+    request.set_type(v1::EventType::flag_exception);
+    request.set_reason(reason);
+    ++stats_.commands;
+    Accept(engine_.Handle(sim_case.id, request, ActorOf(*sim_case.rules, v1::OUTSOURCER), at));
   }
 
   // The case reached the client's desk: the client picks it up, or leaves it to the ladder.
@@ -319,6 +334,10 @@ class Run {
     ++stats_.repeat_contacts;
     ++stats_.commands;
     Accept(engine_.Escalate(sim_case.request, ActorOf(*sim_case.rules, v1::OUTSOURCER), action.at));
+    for (const auto& rule : scenario_.exceptions()) {
+      if (rule.after_repeat_contacts() == sim_case.calls_again)
+        Flag(sim_case, rule.reason(), action.at);
+    }
     PlanCallAgain(action.index, action.at);
   }
 
@@ -474,6 +493,15 @@ std::vector<config::FieldProblem> ValidateScenario(const v1::Scenario& scenario,
              client.request_info_probability() > 0);
   check_time(outsourcer.confirm(), "outsourcer.confirm", true);
   check_probability(outsourcer.reopen_probability(), "outsourcer.reopen_probability");
+  for (int i = 0; i < scenario.exceptions_size(); ++i) {
+    const auto& rule = scenario.exceptions(i);
+    std::string path = "exceptions[" + std::to_string(i) + "]";
+    if (rule.reason().empty()) problem(path + ".reason", "is required");
+    check_probability(rule.probability(), path + ".probability");
+    if (rule.probability() == 0 && rule.after_repeat_contacts() == 0) {
+      problem(path, "flags nothing: give a probability or after_repeat_contacts");
+    }
+  }
   for (int i = 0; i < scenario.outages_size(); ++i) {
     const auto& outage = scenario.outages(i);
     std::string path = "outages[" + std::to_string(i) + "]";

@@ -76,6 +76,9 @@ void SimulateBenchmarks() {
       stats.escalations, stats.cases, stats.events, seconds, cpu);
   std::cout << fmt::format("| simulate: engine commands per second, report included | {:.0f} |\n",
                            static_cast<double>(stats.commands) / seconds);
+  std::uint64_t exceptions = 0;
+  for (const auto& exception : simulation.report.exceptions()) exceptions += exception.count();
+  std::cout << fmt::format("| simulate: cases flagged as exceptions | {} |\n", exceptions);
   std::cout << fmt::format("| simulate: peak resident memory | {:.0f} MiB |\n",
                            static_cast<double>(ResidentBytes()) / (1024.0 * 1024.0));
   if (stats.refused > 0)
