@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -248,14 +249,15 @@ int Report(const std::string& config_path, const std::string& out, const std::st
       std::cerr << "report: '" << source.url << "' is not a URL such as http://127.0.0.1:8080\n";
       return 2;
     }
-    std::string target =
-        "/v1/reports/kpis?from=" + FormatUtc(range->from) + "&to=" + FormatUtc(range->to);
-    for (const auto& contract : range->contracts) target += "&contract=" + contract;
+    boost::urls::url target("/v1/reports/kpis");  // parameters percent-encoded
+    target.params().append({"from", FormatUtc(range->from)});
+    target.params().append({"to", FormatUtc(range->to)});
+    for (const auto& contract : range->contracts) target.params().append({"contract", contract});
     http::HttpClient client(std::string(parsed->host()),
                             parsed->has_port() ? parsed->port_number() : 80,
                             std::chrono::minutes(5));
-    auto response =
-        client.Request("GET", target, "", {{"Authorization", "Bearer " + source.token}});
+    auto response = client.Request("GET", std::string(target.buffer()), "",
+                                   {{"Authorization", "Bearer " + source.token}});
     if (response.status != 200) {
       std::cerr << "report failed: "
                 << (response.status ? std::to_string(response.status) + " " + response.body
