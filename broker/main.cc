@@ -43,6 +43,44 @@ std::optional<v1::BrokerConfig> LoadOrReport(const std::string& path) {
   return loaded.config;
 }
 
+// A config and its compiled rules, for the commands that run the engine offline; nullopt after
+// printing why when either is invalid.
+struct LoadedRules {
+  v1::BrokerConfig config;
+  std::shared_ptr<const engine::Rules> rules;
+};
+std::optional<LoadedRules> LoadRulesOrReport(const std::string& path, const char* command) {
+  auto config = LoadOrReport(path);
+  if (!config) return std::nullopt;
+  auto rules = engine::Rules::Compile(*config);
+  if (!rules.ok()) {
+    std::cerr << command << ": " << rules.status().ToString() << "\n";
+    return std::nullopt;
+  }
+  return LoadedRules{std::move(*config), std::move(*rules)};
+}
+
+// A client of the running broker named by `url` (http://127.0.0.1:8080); nullptr after saying
+// why the URL is not one.
+std::unique_ptr<http::HttpClient> BrokerClient(const char* command, const std::string& url,
+                                               std::chrono::seconds timeout) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed || parsed->host().empty()) {
+    std::cerr << command << ": '" << url << "' is not a URL such as http://127.0.0.1:8080\n";
+    return nullptr;
+  }
+  unsigned short port = parsed->has_port() ? parsed->port_number() : 80;
+  return std::make_unique<http::HttpClient>(std::string(parsed->host()), port, timeout);
+}
+
+// Says why the broker did not give the answer hoped for: its status and body, or the error.
+void PrintFailure(const char* command, const http::HttpResponse& response) {
+  std::cerr << command << " failed: "
+            << (response.status ? std::to_string(response.status) + " " + response.body
+                                : response.error)
+            << "\n";
+}
+
 int Serve(const std::string& config_path, const std::string& listen, const std::string& data_dir) {
   auto config = LoadOrReport(config_path);
   if (!config) return 2;
@@ -192,20 +230,12 @@ int Backup(const std::string& to, const std::string& url, const std::string& tok
     std::cout << "backup written to " << target << "\n";
     return 0;
   }
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed || parsed->host().empty()) {
-    std::cerr << "backup: '" << url << "' is not a URL such as http://127.0.0.1:8080\n";
-    return 2;
-  }
-  unsigned short port = parsed->has_port() ? parsed->port_number() : 80;
-  http::HttpClient client(std::string(parsed->host()), port, std::chrono::minutes(10));
-  auto response = client.Request("POST", "/v1/admin/backup", "{\"to\":\"" + target + "\"}",
-                                 {{"Authorization", "Bearer " + token}});
+  auto client = BrokerClient("backup", url, std::chrono::minutes(10));
+  if (!client) return 2;
+  auto response = client->Request("POST", "/v1/admin/backup", "{\"to\":\"" + target + "\"}",
+                                  {{"Authorization", "Bearer " + token}});
   if (response.status != 201) {
-    std::cerr << "backup failed: "
-              << (response.status ? std::to_string(response.status) + " " + response.body
-                                  : response.error)
-              << "\n";
+    PrintFailure("backup", response);
     return 1;
   }
   std::cout << response.body;
@@ -230,39 +260,25 @@ struct ReportSource {
 int Report(const std::string& config_path, const std::string& out, const std::string& from,
            const std::string& to, const std::vector<std::string>& contracts,
            const ReportSource& source) {
-  auto config = LoadOrReport(config_path);
-  if (!config) return 2;
-  auto rules = engine::Rules::Compile(*config);
-  if (!rules.ok()) {
-    std::cerr << "report: " << rules.status().ToString() << "\n";
-    return 2;
-  }
-  auto range = report::ParseRange(from, to, contracts, **rules, WallClockNow());
+  auto loaded = LoadRulesOrReport(config_path, "report");
+  if (!loaded) return 2;
+  auto range = report::ParseRange(from, to, contracts, *loaded->rules, WallClockNow());
   if (!range.ok()) {
     std::cerr << "report: --" << range.status().field() << " " << range.status().message() << "\n";
     return 2;
   }
   v1::KpiReport kpis;
   if (!source.url.empty()) {
-    auto parsed = boost::urls::parse_uri(source.url);
-    if (!parsed || parsed->host().empty()) {
-      std::cerr << "report: '" << source.url << "' is not a URL such as http://127.0.0.1:8080\n";
-      return 2;
-    }
+    auto client = BrokerClient("report", source.url, std::chrono::minutes(5));
+    if (!client) return 2;
     boost::urls::url target("/v1/reports/kpis");  // parameters percent-encoded
     target.params().append({"from", FormatUtc(range->from)});
     target.params().append({"to", FormatUtc(range->to)});
     for (const auto& contract : range->contracts) target.params().append({"contract", contract});
-    http::HttpClient client(std::string(parsed->host()),
-                            parsed->has_port() ? parsed->port_number() : 80,
-                            std::chrono::minutes(5));
-    auto response = client.Request("GET", std::string(target.buffer()), "",
-                                   {{"Authorization", "Bearer " + source.token}});
+    auto response = client->Request("GET", std::string(target.buffer()), "",
+                                    {{"Authorization", "Bearer " + source.token}});
     if (response.status != 200) {
-      std::cerr << "report failed: "
-                << (response.status ? std::to_string(response.status) + " " + response.body
-                                    : response.error)
-                << "\n";
+      PrintFailure("report", response);
       return 1;
     }
     if (Status parsed_report = JsonToMessage(response.body, &kpis); !parsed_report.ok()) {
@@ -271,14 +287,15 @@ int Report(const std::string& config_path, const std::string& out, const std::st
       return 1;
     }
   } else {
-    std::string data_dir = source.data_dir.empty() ? config->storage().data_dir() : source.data_dir;
+    std::string data_dir =
+        source.data_dir.empty() ? loaded->config.storage().data_dir() : source.data_dir;
     auto store = store::Store::Open(data_dir + "/db");
     if (!store.ok()) {
       std::cerr << "report: " << store.status().ToString()
                 << "\n(a running broker holds its data directory: ask it with --url instead)\n";
       return 1;
     }
-    auto built = report::ReportFromStore(**store, *rules, *range);
+    auto built = report::ReportFromStore(**store, loaded->rules, *range);
     if (!built.ok()) {
       std::cerr << "report: " << built.status().ToString() << "\n";
       return 1;
@@ -296,22 +313,17 @@ int Report(const std::string& config_path, const std::string& out, const std::st
 
 int Simulate(const std::string& config_path, const std::string& scenario_path,
              const std::string& out, std::optional<std::uint64_t> seed) {
-  auto config = LoadOrReport(config_path);
-  if (!config) return 2;
-  auto rules = engine::Rules::Compile(*config);
-  if (!rules.ok()) {
-    std::cerr << "simulate: " << rules.status().ToString() << "\n";
-    return 2;
-  }
+  auto loaded = LoadRulesOrReport(config_path, "simulate");
+  if (!loaded) return 2;
   std::vector<config::ConfigError> errors;
-  auto scenario = simulate::LoadScenarioFile(scenario_path, *config, &errors);
+  auto scenario = simulate::LoadScenarioFile(scenario_path, loaded->config, &errors);
   if (!scenario.ok()) {
     for (const auto& error : errors) std::cerr << error.ToString() << "\n";
     std::cerr << scenario.status().message() << "\n";
     return 2;
   }
   const auto started = std::chrono::steady_clock::now();
-  auto simulation = simulate::Simulate(*rules, *scenario, seed.value_or(scenario->seed()));
+  auto simulation = simulate::Simulate(loaded->rules, *scenario, seed.value_or(scenario->seed()));
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
   if (Status written = report::WriteReportFiles(simulation.report, out); !written.ok()) {

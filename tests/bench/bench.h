@@ -2,12 +2,21 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
+
+#include "bridgeline/v1/config.pb.h"
+#include "broker/engine/rules.h"
 
 namespace bridgeline::bench {
 
 // Resident set size of this process, in bytes.
 std::size_t ResidentBytes();
+
+// config/example.yaml, loaded and validated, and its compiled rules; throws when it is not
+// valid (a benchmark has nothing to measure then).
+const bridgeline::v1::BrokerConfig& ExampleConfig();
+std::shared_ptr<const engine::Rules> ExampleRules();
 
 void EngineBenchmarks();
 void StoreBenchmarks();

@@ -5,15 +5,35 @@
 #include <fstream>
 #include <iostream>
 
+#include "broker/config/config.h"
+#include "connectors/registry/registry.h"
 #include "tests/bench/bench.h"
 
 namespace bridgeline::bench {
+
+namespace v1 = bridgeline::v1;
 
 std::size_t ResidentBytes() {
   std::ifstream statm("/proc/self/statm");
   std::size_t pages = 0, resident = 0;
   statm >> pages >> resident;
   return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+const v1::BrokerConfig& ExampleConfig() {
+  static const v1::BrokerConfig config = [] {
+    auto loaded = config::LoadConfigFile(BRIDGELINE_SOURCE_DIR "/config/example.yaml",
+                                         connectors::Registry::Global().ConfigTypes());
+    if (!loaded.ok()) throw std::runtime_error(loaded.errors.front().ToString());
+    return loaded.config;
+  }();
+  return config;
+}
+
+std::shared_ptr<const engine::Rules> ExampleRules() {
+  auto rules = engine::Rules::Compile(ExampleConfig());
+  if (!rules.ok()) throw std::runtime_error(rules.status().ToString());
+  return *rules;
 }
 
 }  // namespace bridgeline::bench

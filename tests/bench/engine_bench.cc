@@ -1,13 +1,11 @@
 // The engine alone on one core: commands applied per second, and memory per pending clock.
+#include <fmt/format.h>
+
 #include <chrono>
 #include <iomanip>
 #include <iostream>
 
-#include <fmt/format.h>
-
-#include "broker/config/config.h"
 #include "broker/engine/engine.h"
-#include "connectors/registry/registry.h"
 #include "tests/bench/bench.h"
 
 namespace bridgeline::bench {
@@ -16,15 +14,6 @@ namespace v1 = bridgeline::v1;
 using T = v1::EventType;
 
 namespace {
-
-std::shared_ptr<const engine::Rules> ExampleRules() {
-  auto loaded = config::LoadConfigFile(BRIDGELINE_SOURCE_DIR "/config/example.yaml",
-                                       connectors::Registry::Global().ConfigTypes());
-  if (!loaded.ok()) throw std::runtime_error(loaded.errors.front().ToString());
-  auto rules = engine::Rules::Compile(loaded.config);
-  if (!rules.ok()) throw std::runtime_error(rules.status().ToString());
-  return *rules;
-}
 
 v1::EscalateRequest Request(const std::string& contract, std::uint64_t i) {
   v1::EscalateRequest request;
@@ -73,9 +62,11 @@ void EngineBenchmarks() {
     for (std::uint64_t i = 0; i < kCases; ++i) {
       const bool globex = i % 2 == 0;
       const v1::Actor client = Party(globex ? "globex" : "initech", v1::CLIENT);
-      auto created = engine.Escalate(Request(globex ? "northwind-globex" : "northwind-initech", i), outsourcer, now += 1000);
+      auto created = engine.Escalate(Request(globex ? "northwind-globex" : "northwind-initech", i),
+                                     outsourcer, now += 1000);
       const std::string id = created->state.id();
-      refused += !engine.Forwarded(id, globex ? "globex-desk" : "initech-desk", "", now += 1000).ok();
+      refused +=
+          !engine.Forwarded(id, globex ? "globex-desk" : "initech-desk", "", now += 1000).ok();
       refused += !engine.Handle(id, event(T::acknowledge), client, now += 1000).ok();
       refused += !engine.Handle(id, event(T::request_info), client, now += 1000).ok();
       refused += !engine.Handle(id, event(T::provide_info), outsourcer, now += 1000).ok();
@@ -84,9 +75,11 @@ void EngineBenchmarks() {
       commands += 7;
       if (i % 64 == 0) engine.AdvanceClocks(now);
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cout << fmt::format("| engine: commands applied per second, one core ({} commands, {} refused) | {:.0f}/s |\n",
-                             commands, refused, commands / seconds);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << fmt::format(
+        "| engine: commands applied per second, one core ({} commands, {} refused) | {:.0f}/s |\n",
+        commands, refused, commands / seconds);
   }
 
   // Memory: a million pending clocks (500,000 open cases, acknowledge and resolve running).
@@ -96,14 +89,19 @@ void EngineBenchmarks() {
     constexpr std::uint64_t kCases = 500'000;
     TimeMs now = 1'790'000'000'000;
     for (std::uint64_t i = 0; i < kCases; ++i) {
-      (void)engine.Escalate(Request(i % 2 ? "northwind-globex" : "northwind-initech", i), outsourcer, now += 10);
+      (void)engine.Escalate(Request(i % 2 ? "northwind-globex" : "northwind-initech", i),
+                            outsourcer, now += 10);
     }
     const std::size_t after = ResidentBytes();
     const double pending_clocks = 2.0 * kCases;
-    std::cout << fmt::format("| engine: deadline index bytes per pending clock ({:.0f} pending, {} heap entries) | {:.1f} B |\n",
-                             pending_clocks, engine.pending_deadlines(), engine.deadline_index_bytes() / pending_clocks);
-    std::cout << fmt::format("| engine: whole engine memory per open case (cases, clocks, indexes; RSS delta) | {:.0f} B |\n",
-                             static_cast<double>(after - before) / kCases);
+    std::cout << fmt::format(
+        "| engine: deadline index bytes per pending clock ({:.0f} pending, {} heap entries) | "
+        "{:.1f} B |\n",
+        pending_clocks, engine.pending_deadlines(), engine.deadline_index_bytes() / pending_clocks);
+    std::cout << fmt::format(
+        "| engine: whole engine memory per open case (cases, clocks, indexes; RSS delta) | {:.0f} "
+        "B |\n",
+        static_cast<double>(after - before) / kCases);
   }
 }
 

@@ -8,7 +8,6 @@
 #include "broker/config/config.h"
 #include "broker/report/render.h"
 #include "broker/simulate/simulator.h"
-#include "connectors/registry/registry.h"
 #include "tests/bench/bench.h"
 
 namespace bridgeline::bench {
@@ -27,14 +26,10 @@ double CpuSeconds() {
 }  // namespace
 
 void SimulateBenchmarks() {
-  auto loaded = config::LoadConfigFile(BRIDGELINE_SOURCE_DIR "/config/example.yaml",
-                                       connectors::Registry::Global().ConfigTypes());
-  if (!loaded.ok()) throw std::runtime_error(loaded.errors.front().ToString());
-  auto rules = engine::Rules::Compile(loaded.config);
-  if (!rules.ok()) throw std::runtime_error(rules.status().ToString());
+  auto rules = ExampleRules();
   std::vector<config::ConfigError> errors;
   auto scenario = simulate::LoadScenarioFile(BRIDGELINE_SOURCE_DIR "/config/example-scenario.yaml",
-                                             loaded.config, &errors);
+                                             ExampleConfig(), &errors);
   if (!scenario.ok()) throw std::runtime_error(errors.front().ToString());
 
   // Scale every stream so that a 30-day month brings about 100,000 escalations.
@@ -55,7 +50,7 @@ void SimulateBenchmarks() {
   v1::Scenario calibration = *scenario;
   calibration.mutable_duration()->set_seconds(3 * 24 * 3600);
   calibration.clear_outages();
-  auto sample = simulate::Simulate(*rules, calibration, 42);
+  auto sample = simulate::Simulate(rules, calibration, 42);
   double escalations_per_case =
       static_cast<double>(sample.stats.escalations - sample.stats.repeat_contacts) /
       static_cast<double>(sample.stats.cases);
@@ -64,7 +59,7 @@ void SimulateBenchmarks() {
 
   const double cpu_before = CpuSeconds();
   const auto started = std::chrono::steady_clock::now();
-  auto simulation = simulate::Simulate(*rules, *scenario, 42);
+  auto simulation = simulate::Simulate(rules, *scenario, 42);
   const std::string html = report::RenderHtml(simulation.report);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -1,5 +1,6 @@
 // The store: group commit mechanisms compared, durable escalations per second through the
 // broker with 1, 8 and 64 concurrent writers, and recovery time with a million open cases.
+#include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -12,12 +13,8 @@
 #include <mutex>
 #include <thread>
 
-#include <fmt/format.h>
-
-#include "broker/config/config.h"
 #include "broker/service/broker.h"
 #include "broker/store/store.h"
-#include "connectors/registry/registry.h"
 #include "tests/bench/bench.h"
 #include "tests/support/broker_process.h"
 
@@ -29,13 +26,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto kRun = std::chrono::seconds(4);
-
-std::shared_ptr<const engine::Rules> ExampleRules() {
-  auto loaded = config::LoadConfigFile(BRIDGELINE_SOURCE_DIR "/config/example.yaml",
-                                       connectors::Registry::Global().ConfigTypes());
-  if (!loaded.ok()) throw std::runtime_error(loaded.errors.front().ToString());
-  return *engine::Rules::Compile(loaded.config);
-}
 
 v1::EscalateRequest Request(std::uint64_t i) {
   v1::EscalateRequest request;
@@ -178,9 +168,12 @@ double BrokerEscalationsPerSecond(int writers, const std::string& dir) {
   feeder.join();
   auto stats = broker.stats();
   broker.Stop();
-  std::cout << fmt::format("| broker: escalations per synced write with {} outstanding | {:.1f} |\n", writers,
-                           static_cast<double>(stats.commands) / std::max<std::uint64_t>(1, stats.commits));
-  if (failed) std::cout << fmt::format("| broker: FAILED escalations at {} writers | {} |\n", writers, failed.load());
+  std::cout << fmt::format(
+      "| broker: escalations per synced write with {} outstanding | {:.1f} |\n", writers,
+      static_cast<double>(stats.commands) / std::max<std::uint64_t>(1, stats.commits));
+  if (failed)
+    std::cout << fmt::format("| broker: FAILED escalations at {} writers | {} |\n", writers,
+                             failed.load());
   store->reset();
   std::filesystem::remove_all(dir);
   return answered / seconds;
@@ -191,21 +184,25 @@ double BrokerEscalationsPerSecond(int writers, const std::string& dir) {
 void StoreBenchmarks() {
   const std::string dir = testing::BrokerProcess::TempDir("bench-store");
   if (std::getenv("BRIDGELINE_BENCH_PROFILE")) {  // one broker run, for a profiler
-    std::cout << fmt::format("| broker: durable escalations per second, 64 concurrent writers | {:.0f}/s |\n",
-                             BrokerEscalationsPerSecond(64, dir + "/broker"));
+    std::cout << fmt::format(
+        "| broker: durable escalations per second, 64 concurrent writers | {:.0f}/s |\n",
+        BrokerEscalationsPerSecond(64, dir + "/broker"));
     return;
   }
   if (!std::getenv("BRIDGELINE_BENCH_RECOVERY_ONLY")) {
-  for (int writers : {1, 8, 64}) {
-    double grouped = RawWritesPerSecond(writers, false, dir + "/raw");
-    double single = RawWritesPerSecond(writers, true, dir + "/raw");
-    std::cout << fmt::format("| group commit, raw RocksDB, {} writers: RocksDB write groups / single batching writer | {:.0f}/s / {:.0f}/s |\n",
-                             writers, grouped, single);
-  }
-  for (int writers : {1, 8, 64}) {
-    std::cout << fmt::format("| broker: durable escalations per second, {} concurrent writers | {:.0f}/s |\n", writers,
-                             BrokerEscalationsPerSecond(writers, dir + "/broker"));
-  }
+    for (int writers : {1, 8, 64}) {
+      double grouped = RawWritesPerSecond(writers, false, dir + "/raw");
+      double single = RawWritesPerSecond(writers, true, dir + "/raw");
+      std::cout << fmt::format(
+          "| group commit, raw RocksDB, {} writers: RocksDB write groups / single batching writer "
+          "| {:.0f}/s / {:.0f}/s |\n",
+          writers, grouped, single);
+    }
+    for (int writers : {1, 8, 64}) {
+      std::cout << fmt::format(
+          "| broker: durable escalations per second, {} concurrent writers | {:.0f}/s |\n", writers,
+          BrokerEscalationsPerSecond(writers, dir + "/broker"));
+    }
   }
 
   // Recovery: a million open cases written through the engine and store, then reopened.
@@ -240,9 +237,11 @@ void StoreBenchmarks() {
     service::Broker broker(ExampleRules(), store->get(), [] { return WallClockNow(); });
     auto loaded = broker.Recover();
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    std::cout << fmt::format("| recovery: opening RocksDB (WAL replay) of the above | {:.2f} s |\n", open_seconds);
-    std::cout << fmt::format("| recovery to ready with {} open cases (open store, load, index clocks) | {:.2f} s |\n",
-                             loaded.ok() ? *loaded : 0, seconds);
+    std::cout << fmt::format("| recovery: opening RocksDB (WAL replay) of the above | {:.2f} s |\n",
+                             open_seconds);
+    std::cout << fmt::format(
+        "| recovery to ready with {} open cases (open store, load, index clocks) | {:.2f} s |\n",
+        loaded.ok() ? *loaded : 0, seconds);
     store->reset();
   }
   std::filesystem::remove_all(dir);
