@@ -13,8 +13,6 @@ using T = v1::EventType;
 
 namespace {
 
-const TimeMs kStart = At("2026-03-02T10:00:00Z");
-
 TimeMs DueMs(const v1::Clock& clock) { return clock.due_at().seconds() * 1000 + clock.due_at().nanos() / 1000000; }
 
 std::string Forwarded(Engine& engine, v1::Severity severity = v1::SEV2) {

@@ -115,6 +115,8 @@ TimeMs At(const std::string& utc) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(point.time_since_epoch()).count();
 }
 
+const TimeMs kStart = At("2026-03-02T10:00:00Z");
+
 v1::Actor Outsourcer() {
   v1::Actor actor;
   actor.set_organization("bpo");

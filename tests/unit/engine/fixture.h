@@ -23,6 +23,10 @@ const std::string& TestConfigYaml();
 // Milliseconds since the epoch of an RFC 3339 UTC time: At("2026-03-02T10:00:00Z").
 TimeMs At(const std::string& utc);
 
+// Where the engine suites start their day: Monday 2026-03-02 10:00 UTC (11:00 in Berlin,
+// within its working hours).
+extern const TimeMs kStart;
+
 bridgeline::v1::Actor Outsourcer();
 bridgeline::v1::Actor Client(const std::string& organization = "acme-corp");
 

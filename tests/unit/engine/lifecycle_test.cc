@@ -12,8 +12,6 @@ using T = v1::EventType;
 
 namespace {
 
-const TimeMs kStart = At("2026-03-02T10:00:00Z");
-
 // Drives a fresh case to `status` along the ordinary path.
 std::string CaseIn(Engine& engine, v1::CaseStatus status, TimeMs* now) {
   auto created = engine.Escalate(Escalation(), Outsourcer(), *now);

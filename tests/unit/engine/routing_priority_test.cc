@@ -9,9 +9,6 @@ using namespace bridgeline::engine::testing;
 namespace v1 = bridgeline::v1;
 using T = v1::EventType;
 
-namespace {
-const TimeMs kStart = At("2026-03-02T10:00:00Z");
-}
 
 TEST_CASE("the first matching route names the one owner", "[engine][routing]") {
   struct Row {
