@@ -1,5 +1,6 @@
 // bridgeline: the command line. Each subcommand wires modules together; the work is in them.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -20,6 +21,9 @@
 #include "broker/http/api.h"
 #include "broker/http/client.h"
 #include "broker/http/server.h"
+#include "broker/ops/escalation_log.h"
+#include "broker/ops/logging.h"
+#include "broker/ops/tail.h"
 #include "broker/report/kpis.h"
 #include "broker/report/render.h"
 #include "broker/service/broker.h"
@@ -86,7 +90,7 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   if (!config) return 2;
   if (!listen.empty()) config->mutable_server()->set_listen(listen);
   if (!data_dir.empty()) config->mutable_storage()->set_data_dir(data_dir);
-  spdlog::set_level(spdlog::level::from_str(config->logging().level()));
+  ops::ConfigureBrokerLogging(config->logging().level(), config->logging().format());
 
   auto rules = engine::Rules::Compile(*config);
   if (!rules.ok()) {
@@ -101,6 +105,18 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
     return 1;
   }
   service::Broker broker(*rules, store->get(), [] { return WallClockNow(); });
+  const auto& log_config = config->logging();
+  ops::EscalationLogOptions log_options;
+  if (log_config.escalation_log().path() != "off") {
+    std::filesystem::path file = log_config.escalation_log().path();
+    log_options.file_path =
+        (file.is_relative() ? config->storage().data_dir() / file : file).string();
+  }
+  log_options.max_file_bytes = log_config.escalation_log().max_bytes();
+  log_options.max_files = log_config.escalation_log().max_files();
+  log_options.window_events = log_config.stream().buffer_events();
+  log_options.heartbeat_ms = log_config.stream().heartbeat().seconds() * kSecondMs;
+  ops::EscalationLog escalation_log(log_options, store->get());
 
   boost::asio::io_context io;
   // Keeps the I/O threads running while every connection waits on the broker and the acceptor
@@ -113,6 +129,8 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   options.max_connections = config->server().max_connections();
   options.read_timeout = std::chrono::seconds(config->server().read_timeout().seconds());
   options.idle_timeout = std::chrono::seconds(config->server().idle_timeout().seconds());
+  options.stream_write_timeout =
+      std::chrono::seconds(log_config.stream().write_timeout().seconds());
   http::Server server(io, options, [&api](http::Request&& request, http::Respond respond) {
     api.Handle(std::move(request), std::move(respond));
   });
@@ -162,9 +180,37 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
     for (auto& thread : io_threads) thread.join();
     return 1;
   }
-  broker.Start([&dispatcher](std::vector<store::OutboxEntry> entries) {
-    (*dispatcher)->Enqueue(std::move(entries));
+  if (Status started_log = escalation_log.Start(); !started_log.ok()) {
+    spdlog::critical("{}", started_log.ToString());
+    io.stop();
+    for (auto& thread : io_threads) thread.join();
+    return 1;
+  }
+  api.ServeStream(&escalation_log, static_cast<int>(log_config.stream().max_readers()));
+  api.AddMetrics([&dispatcher](ops::Exposition* out) {
+    const auto lanes = (*dispatcher)->Lanes();
+    const TimeMs now = WallClockNow();
+    out->Family("bridgeline_outbox_depth", "gauge", "Deliveries waiting, by connector.");
+    for (const auto& [name, lane] : lanes) {
+      out->Sample("bridgeline_outbox_depth", {{"connector", name}},
+                  static_cast<double>(lane.depth));
+    }
+    out->Family("bridgeline_outbox_oldest_age_seconds", "gauge",
+                "Age of the oldest delivery waiting, by connector (0 when none waits).");
+    for (const auto& [name, lane] : lanes) {
+      const double age =
+          lane.depth == 0 ? 0 : static_cast<double>(now - lane.oldest_enqueued_at) / 1000.0;
+      out->Sample("bridgeline_outbox_oldest_age_seconds", {{"connector", name}},
+                  std::max(0.0, age));
+    }
   });
+  broker.Start(
+      [&dispatcher](std::vector<store::OutboxEntry> entries) {
+        (*dispatcher)->Enqueue(std::move(entries));
+      },
+      [&escalation_log](std::vector<std::string> events) {
+        escalation_log.Publish(std::move(events));
+      });
   api.SetReady(true);
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started);
@@ -191,7 +237,9 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   });
   stop_requested.get_future().wait();
   // Each connection closes after its next answer; idle ones get a grace period to leave.
+  // Stream readers are told the broker is stopping (and where to resume) and closed.
   server.StopAccepting();
+  escalation_log.CloseReaders();
   const auto drain_started = std::chrono::steady_clock::now();
   for (int i = 0; i < 100 && (server.in_flight() > 0 || server.connections() > 0); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -202,6 +250,7 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
                    .count(),
                server.connections(), server.in_flight());
   broker.Stop();
+  escalation_log.Stop();  // after the last commit, so the file has every line
   (*dispatcher)->Stop();
   for (int i = 0; i < 20 && server.in_flight() > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -339,6 +388,20 @@ int Simulate(const std::string& config_path, const std::string& scenario_path,
   return 0;
 }
 
+int Tail(const std::string& url, ops::TailOptions options, const std::string& color) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed || parsed->host().empty()) {
+    std::cerr << "tail: '" << url << "' is not a URL such as http://127.0.0.1:8080\n";
+    return 2;
+  }
+  options.host = std::string(parsed->host());
+  options.port = parsed->has_port() ? parsed->port_number() : 80;
+  options.color = color == "always" || (color == "auto" && ::isatty(STDOUT_FILENO) &&
+                                        std::getenv("NO_COLOR") == nullptr);
+  std::atomic<bool> stop{false};
+  return ops::Tail(options, std::cout, std::cerr, stop);
+}
+
 int CheckConfig(const std::string& path) {
   auto config = LoadOrReport(path);
   if (!config) return 2;
@@ -414,7 +477,42 @@ int main(int argc, char** argv) {
       ->required();
   simulate_command->add_option("--seed", simulate_seed, "Random seed; overrides the scenario's");
 
+  std::string tail_url = "http://127.0.0.1:8080", tail_color = "auto", tail_min_priority,
+              tail_owner;
+  std::vector<std::string> tail_contracts, tail_types;
+  bool tail_breaches_only = false;
+  ops::TailOptions tail_options;
+  tail_options.token = std::getenv("BRIDGELINE_TOKEN") ? std::getenv("BRIDGELINE_TOKEN") : "";
+  auto* tail = app.add_subcommand(
+      "tail", "Follow the escalation log live, resuming by itself after a disconnect");
+  tail->add_option("--url", tail_url, "The running broker")->capture_default_str();
+  tail->add_option("--token", tail_options.token, "An ops token (default: $BRIDGELINE_TOKEN)");
+  tail->add_option("--contract", tail_contracts, "Only these contracts (repeatable)");
+  tail->add_option("--min-priority", tail_min_priority,
+                   "Only this priority and more urgent (P1..P4)");
+  tail->add_option("--type", tail_types,
+                   "Only these event types (repeatable): escalated, clock_breach...");
+  tail->add_option("--owner", tail_owner, "Only cases this owner holds");
+  tail->add_flag("--breaches-only", tail_breaches_only, "Only clock breaches");
+  tail->add_option("--after", tail_options.after,
+                   "Start after this log sequence (default: from now on)");
+  tail->add_flag("--json", tail_options.json, "Raw JSON lines instead of readable ones");
+  tail->add_option("--color", tail_color, "auto, always or never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  tail->add_option("--max-events", tail_options.max_events, "Stop after this many events");
+
   CLI11_PARSE(app, argc, argv);
+  if (*tail) {
+    for (const auto& contract : tail_contracts)
+      tail_options.filters.emplace_back("contract", contract);
+    for (const auto& type : tail_types) tail_options.filters.emplace_back("type", type);
+    if (!tail_min_priority.empty())
+      tail_options.filters.emplace_back("min_priority", tail_min_priority);
+    if (!tail_owner.empty()) tail_options.filters.emplace_back("owner", tail_owner);
+    if (tail_breaches_only) tail_options.filters.emplace_back("breaches_only", "true");
+    return Tail(tail_url, std::move(tail_options), tail_color);
+  }
   if (*report_command) {
     return Report(report_config, report_out, report_from, report_to, report_contracts,
                   report_source);

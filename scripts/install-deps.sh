@@ -13,7 +13,7 @@ build_packages=(
   librocksdb-dev catch2 libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libre2-dev libhowardhinnant-date-dev libssl-dev
 )
-test_packages=(tmux python3 openssl clang libclang-rt-14-dev chromium)
+test_packages=(tmux python3 openssl clang libclang-rt-14-dev chromium prometheus)
 bench_packages=(prometheus-alertmanager)
 
 wanted=("${build_packages[@]}")

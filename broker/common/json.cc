@@ -94,4 +94,78 @@ Status MessageToJson(const pb::Message& message, std::string* out,
   return Status::Ok();
 }
 
+namespace {
+// Length of the valid UTF-8 sequence starting at text[i], or 0 when it is not one.
+std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  std::size_t length = lead < 0x80           ? 1
+                       : (lead >> 5) == 0x6  ? 2
+                       : (lead >> 4) == 0xE  ? 3
+                       : (lead >> 3) == 0x1E ? 4
+                                             : 0;
+  if (length == 0 || i + length > text.size()) return 0;
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  }
+  // Overlong forms and surrogates are not valid UTF-8.
+  if (length == 2 && lead < 0xC2) return 0;
+  if (length == 3) {
+    const unsigned code = (lead & 0x0Fu) << 12 | (byte(i + 1) & 0x3Fu) << 6 | (byte(i + 2) & 0x3Fu);
+    if (code < 0x800 || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+  }
+  if (length == 4) {
+    const unsigned code = (lead & 0x07u) << 18 | (byte(i + 1) & 0x3Fu) << 12;
+    if (code < 0x10000 || code > 0x10FFFF) return 0;
+  }
+  return length;
+}
+}  // namespace
+
+void AppendJsonString(std::string_view text, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (std::size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t length = Utf8SequenceLength(text, i);
+      if (length == 0) {
+        *out += "\xEF\xBF\xBD";  // U+FFFD
+        ++i;
+      } else {
+        out->append(text.substr(i, length));
+        i += length;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          *out += "\\u00";
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 0xF]);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
+  }
+  out->push_back('"');
+}
+
 }  // namespace bridgeline

@@ -22,4 +22,8 @@ Status JsonToMessage(std::string_view json, google::protobuf::Message* message,
 Status MessageToJson(const google::protobuf::Message& message, std::string* out,
                      const google::protobuf::util::JsonPrintOptions& options);
 
+// Appends `text` as a JSON string literal, quotes included (RFC 8259 escapes; bytes that are
+// not valid UTF-8 become U+FFFD, so the output is always valid JSON).
+void AppendJsonString(std::string_view text, std::string* out);
+
 }  // namespace bridgeline

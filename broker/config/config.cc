@@ -111,6 +111,7 @@ class Validator {
 
   void Run() {
     CheckServer();
+    CheckLogging();
     CheckOrganizations();
     CheckOwners();
     CheckCalendars();
@@ -128,6 +129,28 @@ class Validator {
     const auto& limit = config_.server().rate_limit();
     if (limit.has_requests_per_second() && limit.requests_per_second() < 0) {
       Error("server.rate_limit.requests_per_second", "must be 0 (off) or more");
+    }
+  }
+
+  void CheckLogging() {
+    const auto& logging = config_.logging();
+    static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",
+                                                  "error", "critical", "off"};
+    if (!logging.level().empty() && !kLevels.count(logging.level())) {
+      Error("logging.level",
+            fmt::format("level '{}' is not one of trace, debug, info, warn, error, "
+                        "critical, off",
+                        logging.level()));
+    }
+    if (!logging.format().empty() && logging.format() != "text" && logging.format() != "json") {
+      Error("logging.format", fmt::format("format '{}' is not text or json", logging.format()));
+    }
+    const auto& stream = logging.stream();
+    if (stream.has_write_timeout() && stream.write_timeout().seconds() < 1) {
+      Error("logging.stream.write_timeout", "must be at least 1s");
+    }
+    if (stream.has_heartbeat() && stream.heartbeat().seconds() < 1) {
+      Error("logging.stream.heartbeat", "must be at least 1s");
     }
   }
 
@@ -483,7 +506,18 @@ void ApplyDefaults(v1::BrokerConfig* config) {
   if (config->storage().data_dir().empty()) config->mutable_storage()->set_data_dir("./var");
   if (!config->storage().has_min_free_bytes())
     config->mutable_storage()->set_min_free_bytes(256ull << 20);
-  if (config->logging().level().empty()) config->mutable_logging()->set_level("info");
+  auto* logging = config->mutable_logging();
+  if (logging->level().empty()) logging->set_level("info");
+  if (logging->format().empty()) logging->set_format("text");
+  auto* escalation_log = logging->mutable_escalation_log();
+  if (escalation_log->path().empty()) escalation_log->set_path("escalation.log");
+  if (escalation_log->max_bytes() == 0) escalation_log->set_max_bytes(64ull << 20);
+  if (escalation_log->max_files() == 0) escalation_log->set_max_files(5);
+  auto* stream = logging->mutable_stream();
+  if (stream->buffer_events() == 0) stream->set_buffer_events(65536);
+  if (!stream->has_write_timeout()) stream->mutable_write_timeout()->set_seconds(30);
+  if (!stream->has_heartbeat()) stream->mutable_heartbeat()->set_seconds(15);
+  if (stream->max_readers() == 0) stream->set_max_readers(64);
   for (auto& calendar : *config->mutable_calendars()) {
     if (calendar.time_zone().empty()) calendar.set_time_zone("UTC");
   }

@@ -29,25 +29,37 @@ const EventRule* RuleFor(Type type) {
   static const EventRule kAcknowledge{true, false, {v1::NEW, v1::FORWARDED}};
   static const EventRule kRequestInfo{true, false, {v1::ACKNOWLEDGED, v1::REOPENED}};
   static const EventRule kProvideInfo{false, true, {v1::AWAITING_OUTSOURCER}};
-  static const EventRule kUpdate{true, false, {v1::ACKNOWLEDGED, v1::REOPENED, v1::AWAITING_OUTSOURCER}};
+  static const EventRule kUpdate{
+      true, false, {v1::ACKNOWLEDGED, v1::REOPENED, v1::AWAITING_OUTSOURCER}};
   static const EventRule kResolve{
-      true, false, {v1::NEW, v1::FORWARDED, v1::ACKNOWLEDGED, v1::REOPENED, v1::AWAITING_OUTSOURCER}};
+      true,
+      false,
+      {v1::NEW, v1::FORWARDED, v1::ACKNOWLEDGED, v1::REOPENED, v1::AWAITING_OUTSOURCER}};
   static const EventRule kConfirm{false, true, {v1::RESOLVED}};
   static const EventRule kReopen{false, true, {v1::RESOLVED}};
   static const EventRule kEitherSide{true, true, {}};
   switch (type) {
-    case v1::EventType::acknowledge: return &kAcknowledge;
-    case v1::EventType::request_info: return &kRequestInfo;
-    case v1::EventType::provide_info: return &kProvideInfo;
-    case v1::EventType::update: return &kUpdate;
-    case v1::EventType::resolve: return &kResolve;
-    case v1::EventType::confirm: return &kConfirm;
-    case v1::EventType::reopen: return &kReopen;
+    case v1::EventType::acknowledge:
+      return &kAcknowledge;
+    case v1::EventType::request_info:
+      return &kRequestInfo;
+    case v1::EventType::provide_info:
+      return &kProvideInfo;
+    case v1::EventType::update:
+      return &kUpdate;
+    case v1::EventType::resolve:
+      return &kResolve;
+    case v1::EventType::confirm:
+      return &kConfirm;
+    case v1::EventType::reopen:
+      return &kReopen;
     case v1::EventType::transfer:
     case v1::EventType::set_priority:
     case v1::EventType::flag_exception:
-    case v1::EventType::comment: return &kEitherSide;
-    default: return nullptr;  // escalated, forwarded, clocks: the broker's own events
+    case v1::EventType::comment:
+      return &kEitherSide;
+    default:
+      return nullptr;  // escalated, forwarded, clocks: the broker's own events
   }
 }
 
@@ -87,11 +99,16 @@ Status ValidateEscalation(const v1::EscalateRequest& request) {
   }
   BRIDGELINE_RETURN_IF_ERROR(required(request.subject(), "subject"));
   const std::pair<const std::string*, const char*> short_fields[] = {
-      {&request.contract(), "contract"},       {&request.tier1_ticket_id(), "tier1_ticket_id"},
-      {&request.customer().id(), "customer.id"}, {&request.customer().name(), "customer.name"},
-      {&request.customer().email(), "customer.email"}, {&request.customer().phone(), "customer.phone"},
-      {&request.customer().tier(), "customer.tier"}, {&request.category(), "category"},
-      {&request.product(), "product"},         {&request.region(), "region"},
+      {&request.contract(), "contract"},
+      {&request.tier1_ticket_id(), "tier1_ticket_id"},
+      {&request.customer().id(), "customer.id"},
+      {&request.customer().name(), "customer.name"},
+      {&request.customer().email(), "customer.email"},
+      {&request.customer().phone(), "customer.phone"},
+      {&request.customer().tier(), "customer.tier"},
+      {&request.category(), "category"},
+      {&request.product(), "product"},
+      {&request.region(), "region"},
       {&request.person(), "person"}};
   for (const auto& [value, field] : short_fields) {
     BRIDGELINE_RETURN_IF_ERROR(CheckLength(*value, kMaxIdLength, field));
@@ -156,6 +173,7 @@ void Engine::Save(std::uint64_t number, const v1::Case& state, Outcome* outcome)
   if (!IsOpen(state.status())) {
     if (found != cases_.end()) {
       IndexRepeatKeys(state, number, false);
+      Count(found->second, -1);
       cases_.erase(found);
     }
     state.SerializeToString(&outcome->state_bytes);
@@ -168,8 +186,12 @@ void Engine::Save(std::uint64_t number, const v1::Case& state, Outcome* outcome)
     IndexMarks(number, marks, nullptr);
   } else {
     IndexMarks(number, marks, &found->second.marks);
+    Count(found->second, -1);
   }
   found->second.marks = marks;
+  found->second.status = static_cast<std::uint8_t>(state.status());
+  found->second.priority = static_cast<std::uint8_t>(state.priority());
+  Count(found->second, +1);
   state.SerializeToString(&found->second.bytes);
   outcome->state_bytes = found->second.bytes;
   // Stale entries pile up as clocks stop; rebuild when they outnumber live ones by far.
@@ -226,11 +248,28 @@ v1::Event Engine::NewEvent(const v1::Case& state, Type type, const v1::Actor& ac
   return event;
 }
 
-void Engine::Commit(const ContractRules& rules, v1::Case* state, v1::Event event, Outcome* outcome) {
+void Engine::Commit(const ContractRules& rules, v1::Case* state, v1::Event event,
+                    Outcome* outcome) {
   event.set_case_version(state->version() + 1);
   ApplyEvent(rules, event, state);
   event.set_status(state->status());
-  if (event.type() == v1::EventType::flag_exception) ++exception_counts_[{state->route(), event.reason()}];
+  if (event_context_) {
+    v1::EventContext* context = event.mutable_context();
+    context->set_contract(state->contract());
+    context->set_priority(state->priority());
+    context->set_owner(state->owner());
+    context->set_waiting_on(state->waiting_on());
+    for (const auto& clock : state->clocks()) {
+      if (clock.state() != v1::Clock::RUNNING && clock.state() != v1::Clock::PAUSED) continue;
+      v1::ClockDue* due = context->add_clocks();
+      due->set_kind(clock.kind());
+      due->set_binds(clock.binds());
+      due->set_state(clock.state());
+      if (clock.has_due_at()) *due->mutable_due_at() = clock.due_at();
+    }
+  }
+  if (event.type() == v1::EventType::flag_exception)
+    ++exception_counts_[{state->route(), event.reason()}];
   std::size_t index = outcome->events.size();
   for (const auto& connector : rules.config().connectors()) {
     // An event is not echoed back to the connector it came from.
@@ -334,29 +373,33 @@ Result<Outcome> Engine::Handle(std::string_view case_id, const v1::EventRequest&
                                const v1::Actor& actor, TimeMs now) {
   const std::uint64_t number = CaseNumber(case_id);
   v1::Case state;
-  const bool party = Load(number, &state) &&
-                     ((actor.side() == v1::OUTSOURCER && state.outsourcer() == actor.organization()) ||
-                      (actor.side() == v1::CLIENT && state.client() == actor.organization() &&
-                       state.status() != v1::NEW));
+  const bool party =
+      Load(number, &state) &&
+      ((actor.side() == v1::OUTSOURCER && state.outsourcer() == actor.organization()) ||
+       (actor.side() == v1::CLIENT && state.client() == actor.organization() &&
+        state.status() != v1::NEW));
   if (!party) return Status::NotFound("no open case " + std::string(case_id));
   const ContractRules* rules = rules_->Contract(state.contract());
-  if (rules == nullptr) return Status::Internal("case " + state.id() + " names an unknown contract");
+  if (rules == nullptr)
+    return Status::Internal("case " + state.id() + " names an unknown contract");
 
   const EventRule* rule = RuleFor(request.type());
   if (rule == nullptr) {
-    return Status::InvalidArgument("'" + v1::EventType::Value_Name(request.type()) +
-                                       "' is not an event a person can send",
-                                   "type");
+    return Status::InvalidArgument(
+        "'" + v1::EventType::Value_Name(request.type()) + "' is not an event a person can send",
+        "type");
   }
   const std::string type_name = v1::EventType::Value_Name(request.type());
-  if ((actor.side() == v1::CLIENT && !rule->client) || (actor.side() == v1::OUTSOURCER && !rule->outsourcer)) {
-    return Status::PermissionDenied("the " + std::string(actor.side() == v1::CLIENT ? "client" : "outsourcer") +
-                                    " may not send '" + type_name + "'");
+  if ((actor.side() == v1::CLIENT && !rule->client) ||
+      (actor.side() == v1::OUTSOURCER && !rule->outsourcer)) {
+    return Status::PermissionDenied(
+        "the " + std::string(actor.side() == v1::CLIENT ? "client" : "outsourcer") +
+        " may not send '" + type_name + "'");
   }
   if (!rule->from.empty() &&
       std::find(rule->from.begin(), rule->from.end(), state.status()) == rule->from.end()) {
-    return Status::FailedPrecondition("cannot " + type_name + " case " + state.id() + " while it is " +
-                                      StatusName(state.status()));
+    return Status::FailedPrecondition("cannot " + type_name + " case " + state.id() +
+                                      " while it is " + StatusName(state.status()));
   }
   BRIDGELINE_RETURN_IF_ERROR(CheckLength(request.note(), kMaxTextLength, "note"));
   BRIDGELINE_RETURN_IF_ERROR(CheckLength(request.reason(), kMaxTextLength, "reason"));
@@ -370,22 +413,27 @@ Result<Outcome> Engine::Handle(std::string_view case_id, const v1::EventRequest&
     case v1::EventType::request_info:
     case v1::EventType::update:
     case v1::EventType::comment:
-      if (request.note().empty()) return Status::InvalidArgument("is required for " + type_name, "note");
+      if (request.note().empty())
+        return Status::InvalidArgument("is required for " + type_name, "note");
       break;
     case v1::EventType::transfer:
-      if (request.owner().empty()) return Status::InvalidArgument("is required for transfer", "owner");
+      if (request.owner().empty())
+        return Status::InvalidArgument("is required for transfer", "owner");
       if (!rules_->OwnerExists(request.owner())) {
         return Status::InvalidArgument("no owner '" + request.owner() + "' is defined", "owner");
       }
       if (request.owner() == state.owner()) {
-        return Status::FailedPrecondition("case " + state.id() + " is already owned by " + state.owner());
+        return Status::FailedPrecondition("case " + state.id() + " is already owned by " +
+                                          state.owner());
       }
-      if (request.reason().empty()) return Status::InvalidArgument("is required for transfer", "reason");
+      if (request.reason().empty())
+        return Status::InvalidArgument("is required for transfer", "reason");
       event.set_owner(request.owner());
       break;
     case v1::EventType::set_priority:
       if (request.priority() == v1::PRIORITY_UNSPECIFIED) {
-        return Status::InvalidArgument("is required for set_priority: P1, P2, P3 or P4", "priority");
+        return Status::InvalidArgument("is required for set_priority: P1, P2, P3 or P4",
+                                       "priority");
       }
       if (request.priority() == state.priority()) {
         return Status::FailedPrecondition("case " + state.id() + " is already " +
@@ -397,9 +445,11 @@ Result<Outcome> Engine::Handle(std::string_view case_id, const v1::EventRequest&
       event.set_priority(request.priority());
       break;
     case v1::EventType::flag_exception:
-      if (request.reason().empty()) return Status::InvalidArgument("is required for flag_exception", "reason");
+      if (request.reason().empty())
+        return Status::InvalidArgument("is required for flag_exception", "reason");
       if (state.exception_flagged()) {
-        return Status::FailedPrecondition("case " + state.id() + " is already flagged as an exception");
+        return Status::FailedPrecondition("case " + state.id() +
+                                          " is already flagged as an exception");
       }
       break;
     default:
@@ -418,12 +468,14 @@ Result<Outcome> Engine::Forwarded(std::string_view case_id, const std::string& c
   const std::uint64_t number = CaseNumber(case_id);
   v1::Case state;
   if (!Load(number, &state)) return Status::NotFound("no open case " + std::string(case_id));
-  bool known = state.remote_refs().count(connector) > 0 && state.remote_refs().at(connector) == remote_ref;
+  bool known =
+      state.remote_refs().count(connector) > 0 && state.remote_refs().at(connector) == remote_ref;
   if (state.status() != v1::NEW && (remote_ref.empty() || known)) {
     return Status::FailedPrecondition("case " + state.id() + " is already forwarded");
   }
   const ContractRules* rules = rules_->Contract(state.contract());
-  if (rules == nullptr) return Status::Internal("case " + state.id() + " names an unknown contract");
+  if (rules == nullptr)
+    return Status::Internal("case " + state.id() + " names an unknown contract");
   v1::Actor system;
   system.set_side(v1::SYSTEM);
   system.set_organization(state.client());
@@ -473,8 +525,9 @@ void Engine::Fire(const Deadline& deadline, std::vector<Outcome>* outcomes) {
   system.set_organization("bridgeline");
 
   Outcome outcome;
-  v1::Event event = NewEvent(state, deadline.breach ? v1::EventType::clock_breach : v1::EventType::clock_warning,
-                             system, deadline.at);
+  v1::Event event =
+      NewEvent(state, deadline.breach ? v1::EventType::clock_breach : v1::EventType::clock_warning,
+               system, deadline.at);
   event.set_clock(kind);
   std::size_t breach_index = outcome.events.size();
   Commit(*rules, &state, std::move(event), &outcome);
@@ -493,7 +546,8 @@ void Engine::Fire(const Deadline& deadline, std::vector<Outcome>* outcomes) {
         case v1::NOTIFY: {
           bool already = false;
           for (const auto& delivery : outcome.deliveries) {
-            already |= delivery.connector == step.connector() && delivery.event_index == breach_index;
+            already |=
+                delivery.connector == step.connector() && delivery.event_index == breach_index;
           }
           if (!already) outcome.deliveries.push_back({step.connector(), breach_index});
           break;
@@ -501,8 +555,11 @@ void Engine::Fire(const Deadline& deadline, std::vector<Outcome>* outcomes) {
         case v1::RAISE_PRIORITY:
           if (MoreUrgent(step.priority(), raise_to)) raise_to = step.priority();
           break;
-        case v1::TRANSFER: transfer_to = step.owner(); break;
-        default: break;
+        case v1::TRANSFER:
+          transfer_to = step.owner();
+          break;
+        default:
+          break;
       }
     }
     if (raise_to != state.priority()) {
@@ -533,6 +590,9 @@ void Engine::RestoreParsed(const v1::Case& state, std::string bytes) {
   OpenCase& open = cases_[number];
   open.bytes = std::move(bytes);
   open.marks = MarksOf(state);
+  open.status = static_cast<std::uint8_t>(state.status());
+  open.priority = static_cast<std::uint8_t>(state.priority());
+  Count(open, +1);
   IndexRepeatKeys(state, number, true);
   IndexMarks(number, open.marks, nullptr);
 }
@@ -548,6 +608,7 @@ void Engine::Forget(std::string_view case_id) {
   v1::Case state;
   if (!Load(number, &state)) return;
   IndexRepeatKeys(state, number, false);
+  Count(cases_.at(number), -1);
   cases_.erase(number);
 }
 

@@ -33,8 +33,8 @@ struct Delivery {
 
 // What one accepted command did to one case.
 struct Outcome {
-  bridgeline::v1::Case state;               // the case after the command
-  std::string state_bytes;                  // the same, serialized (what the store writes)
+  bridgeline::v1::Case state;                 // the case after the command
+  std::string state_bytes;                    // the same, serialized (what the store writes)
   std::vector<bridgeline::v1::Event> events;  // in order; sequences are assigned by the store
   std::vector<Delivery> deliveries;
   bool created = false;         // a new case (answered 201)
@@ -85,6 +85,12 @@ class Engine {
   // Memory held by the deadline index (its capacity), for the benchmark.
   std::size_t deadline_index_bytes() const { return deadlines_.capacity() * sizeof(Deadline); }
   const Rules& rules() const { return *rules_; }
+  // Open cases by CaseStatus and Priority, kept as commands change them (for metrics).
+  using OpenCounts = std::array<std::array<std::int64_t, 5>, 8>;
+  const OpenCounts& open_counts() const { return open_counts_; }
+  // Whether events carry an EventContext (the log's view of the case). On by default; the
+  // simulator, which never writes a log, turns it off.
+  void set_event_context(bool on) { event_context_ = on; }
   // Cases flagged as exceptions by this engine, by (route, reason). Reports count from the
   // store's log; this is the live view.
   const std::map<std::pair<std::string, std::string>, std::uint64_t>& exception_counts() const {
@@ -120,7 +126,11 @@ class Engine {
   struct OpenCase {
     std::string bytes;
     std::array<ClockMark, 6> marks;
+    // What the open-case counts hold it under.
+    std::uint8_t status = 0;
+    std::uint8_t priority = 0;
   };
+  void Count(const OpenCase& open, int delta) { open_counts_[open.status][open.priority] += delta; }
 
   bool Load(std::uint64_t number, bridgeline::v1::Case* state) const;
   // Keeps `state` as the case's new version (or drops it when closed) and indexes what moved.
@@ -131,7 +141,8 @@ class Engine {
   // Applies events built by a command and collects what to deliver.
   void Commit(const ContractRules& rules, bridgeline::v1::Case* state, bridgeline::v1::Event event,
               Outcome* outcome);
-  bridgeline::v1::Event NewEvent(const bridgeline::v1::Case& state, bridgeline::v1::EventType::Value type,
+  bridgeline::v1::Event NewEvent(const bridgeline::v1::Case& state,
+                                 bridgeline::v1::EventType::Value type,
                                  const bridgeline::v1::Actor& actor, TimeMs now) const;
   Result<Outcome> RepeatContact(bridgeline::v1::Case* state, const ContractRules& rules,
                                 const bridgeline::v1::EscalateRequest& request,
@@ -149,6 +160,8 @@ class Engine {
   std::vector<Deadline> deadlines_;
   std::uint64_t next_case_number_ = 1;
   std::map<std::pair<std::string, std::string>, std::uint64_t> exception_counts_;
+  OpenCounts open_counts_{};
+  bool event_context_ = true;
 };
 
 }  // namespace bridgeline::engine

@@ -6,6 +6,8 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/url/parse.hpp>
+#include <charconv>
+#include <chrono>
 
 #include "broker/common/json.h"
 #include "broker/config/config.h"
@@ -13,6 +15,7 @@
 #include "broker/engine/disclosure.h"
 #include "broker/engine/engine.h"
 #include "broker/http/decode.h"
+#include "broker/http/log_stream.h"
 #include "broker/report/kpis.h"
 #include "broker/report/render.h"
 
@@ -30,6 +33,30 @@ constexpr int kMaxScannedPerPage = 10000;
 constexpr std::size_t kMaxIdempotencyKey = 255;
 
 std::string Sha256Hex(std::string_view text) { return config::HashToken(text); }
+
+// The route a request target names, for metrics: case ids become {id}, so series stay few.
+const char* RouteOf(std::string_view target) {
+  target = target.substr(0, target.find('?'));
+  static const char* const kFixed[] = {"/healthz",        "/readyz",    "/metrics",
+                                       "/v1/escalations", "/v1/stream", "/v1/reports/kpis",
+                                       "/v1/admin/backup"};
+  for (const char* route : kFixed) {
+    if (target == route) return route;
+  }
+  constexpr std::string_view kCases = "/v1/escalations/";
+  if (target.substr(0, kCases.size()) == kCases) {
+    auto rest = target.substr(kCases.size());
+    auto slash = rest.find('/');
+    if (slash == std::string_view::npos) return "/v1/escalations/{id}";
+    if (rest.substr(slash) == "/events") return "/v1/escalations/{id}/events";
+  }
+  return "other";
+}
+
+// Latency buckets in seconds: a commit waits for an fsync (about a millisecond), reports take
+// longer.
+const std::vector<double> kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                             0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 
 }  // namespace
 
@@ -79,6 +106,30 @@ Api::Api(const v1::BrokerConfig& config, std::shared_ptr<const engine::Rules> ru
       callers_by_token_hash_[hash] = Caller{organization.name(), organization.side(), hash};
     }
   }
+  for (const char* route :
+       {"/healthz", "/readyz", "/metrics", "/v1/escalations", "/v1/stream", "/v1/reports/kpis",
+        "/v1/admin/backup", "/v1/escalations/{id}", "/v1/escalations/{id}/events", "other"}) {
+    latency_[route] = std::make_unique<ops::Histogram>(kLatencyBuckets);
+  }
+}
+
+void Api::ServeStream(ops::EscalationLog* log, int max_readers) {
+  log_ = log;
+  max_stream_readers_ = max_readers;
+}
+
+void Api::AddMetrics(std::function<void(ops::Exposition*)> source) {
+  metric_sources_.push_back(std::move(source));
+}
+
+Respond Api::Observed(const std::string& target, Respond respond) {
+  const char* route = RouteOf(target);
+  const auto started = std::chrono::steady_clock::now();
+  return respond.Observed([this, route, started](unsigned status) {
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    latency_.at(route)->Observe(took.count());
+    requests_.Add({route, std::to_string(status)});
+  });
 }
 
 Response Api::Json(unsigned status, const google::protobuf::Message& message) {
@@ -101,7 +152,8 @@ const Api::Caller* Api::Authenticate(const Request& request) const {
   return found == callers_by_token_hash_.end() ? nullptr : &found->second;
 }
 
-void Api::Handle(Request&& request, Respond respond) {
+void Api::Handle(Request&& request, Respond unobserved) {
+  Respond respond = Observed(std::string(request.target()), std::move(unobserved));
   auto target = boost::urls::parse_origin_form(request.target());
   if (!target)
     return respond(Problem(400, "bad-target", "Malformed request target", "cannot parse the URL"));
@@ -133,7 +185,7 @@ void Api::Handle(Request&& request, Respond respond) {
     response.body() = "{\"status\":\"ready\"}\n";
     return respond(std::move(response));
   }
-  if (path.rfind("/v1/", 0) != 0) {
+  if (path.rfind("/v1/", 0) != 0 && path != "/metrics") {
     return respond(Problem(404, "no-such-route", "Not found", "no route " + path));
   }
 
@@ -141,6 +193,23 @@ void Api::Handle(Request&& request, Respond respond) {
   if (caller == nullptr) {
     return respond(ProblemFor(Status::Unauthenticated(
         "a valid bearer token is required (Authorization: Bearer <token>)")));
+  }
+  if (path == "/metrics") {
+    // Metrics name contracts and connectors, so they need an ops token like the log does.
+    if (method != bhttp::verb::get) return method_not_allowed("GET");
+    if (caller->side != v1::OPS)
+      return respond(ProblemFor(Status::PermissionDenied("metrics need an ops token")));
+    Response response{bhttp::status::ok, 11};
+    response.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    response.body() = Metrics();
+    return respond(std::move(response));
+  }
+  if (path == "/v1/stream") {
+    // Before the rate limit: a reader reconnecting is one request, and the stream is long.
+    if (method != bhttp::verb::get) return method_not_allowed("GET");
+    if (caller->side != v1::OPS)
+      return respond(ProblemFor(Status::PermissionDenied("the escalation log needs an ops token")));
+    return Stream(request, query, respond);
   }
   if (auto wait = rate_limiter_.Take(caller->token_hash, RateLimiter::Clock::now());
       wait.count() > 0) {
@@ -211,6 +280,102 @@ void Api::Handle(Request&& request, Respond respond) {
   respond(Problem(404, "no-such-route", "Not found", "no route " + path));
 }
 
+void Api::Stream(const Request& request, const Query& query, const Respond& respond) {
+  if (log_ == nullptr)
+    return respond(Problem(503, "unavailable", "Service unavailable", "the stream is not running"));
+  auto filter = ops::ParseLogFilter(query);
+  if (!filter.ok()) return respond(ProblemFor(filter.status()));
+  std::uint64_t after = log_->last_sequence();  // no position given: from now on
+  auto parse_sequence = [&](std::string_view text, const char* field) -> Status {
+    std::uint64_t value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size()) {
+      return Status::InvalidArgument("'" + std::string(text) + "' is not a log sequence number",
+                                     field);
+    }
+    after = value;
+    return Status::Ok();
+  };
+  for (const auto& [key, value] : query) {
+    if (key == "after") {
+      if (Status parsed = parse_sequence(value, "after"); !parsed.ok())
+        return respond(ProblemFor(parsed));
+    }
+  }
+  // What a reconnecting EventSource sends wins over the URL it was first opened with.
+  if (auto last_id = request["Last-Event-ID"]; !last_id.empty()) {
+    if (Status parsed = parse_sequence(last_id, "Last-Event-ID"); !parsed.ok())
+      return respond(ProblemFor(parsed));
+  }
+  if (++*stream_readers_ > max_stream_readers_) {
+    --*stream_readers_;
+    auto response = Problem(503, "too-many-readers", "Too many stream readers",
+                            "the broker serves at most " + std::to_string(max_stream_readers_) +
+                                " stream readers at once; retry later");
+    response.set(bhttp::field::retry_after, "5");
+    return respond(std::move(response));
+  }
+  Response head{bhttp::status::ok, 11};
+  head.set(bhttp::field::content_type, "text/event-stream; charset=utf-8");
+  head.set(bhttp::field::cache_control, "no-cache");
+  head.set("X-Accel-Buffering", "no");  // a proxy in front must not hold events back
+  respond.StartStream(std::move(head),
+                      MakeLogStream(log_, after, std::move(*filter), stream_readers_));
+}
+
+std::string Api::Metrics() const {
+  ops::Exposition out;
+  out.Family("bridgeline_http_requests_total", "counter",
+             "HTTP requests answered, by route and status code.");
+  requests_.WriteTo(&out, "bridgeline_http_requests_total");
+  out.Family("bridgeline_http_request_duration_seconds", "histogram",
+             "Time from a request's arrival to its answer (for streams, to the head), by route.");
+  for (const auto& [route, histogram] : latency_) {
+    histogram->WriteTo(&out, "bridgeline_http_request_duration_seconds", {{"route", route}});
+  }
+  const service::BrokerStats stats = broker_->stats();
+  out.Family("bridgeline_commits_total", "counter", "Synced commits of the single writer.");
+  out.Sample("bridgeline_commits_total", {}, static_cast<double>(stats.commits));
+  out.Family("bridgeline_failed_commits_total", "counter",
+             "Commits that failed (their commands were refused).");
+  out.Sample("bridgeline_failed_commits_total", {}, static_cast<double>(stats.failed_commits));
+  out.Family("bridgeline_commit_size", "histogram",
+             "Changes per synced commit (group commit at work).");
+  broker_->commit_sizes().WriteTo(&out, "bridgeline_commit_size");
+  out.Family("bridgeline_open_cases", "gauge", "Open cases by status and priority.");
+  for (int status = v1::NEW; status <= v1::REOPENED; ++status) {
+    if (status == v1::CLOSED) continue;
+    for (int priority = v1::P1; priority <= v1::P4; ++priority) {
+      out.Sample("bridgeline_open_cases",
+                 {{"status", v1::CaseStatus_Name(static_cast<v1::CaseStatus>(status))},
+                  {"priority", v1::Priority_Name(static_cast<v1::Priority>(priority))}},
+                 static_cast<double>(stats.open_cases[status][priority]));
+    }
+  }
+  out.Family("bridgeline_pending_deadlines", "gauge",
+             "Warnings and breaches the clocks have scheduled (some stale until skipped).");
+  out.Sample("bridgeline_pending_deadlines", {}, static_cast<double>(stats.pending_deadlines));
+  out.Family("bridgeline_log_sequence", "gauge", "The newest escalation-log sequence committed.");
+  out.Sample("bridgeline_log_sequence", {}, static_cast<double>(store_->last_sequence()));
+  if (log_ != nullptr) {
+    out.Family("bridgeline_events_total", "counter",
+               "Case events committed since start, by contract and type.");
+    log_->events().WriteTo(&out, "bridgeline_events_total");
+    out.Family("bridgeline_escalations_total", "counter", "Cases opened since start, by contract.");
+    log_->escalations().WriteTo(&out, "bridgeline_escalations_total");
+    out.Family("bridgeline_clock_warnings_total", "counter",
+               "SLA clock warnings since start, by contract and clock.");
+    log_->clock_warnings().WriteTo(&out, "bridgeline_clock_warnings_total");
+    out.Family("bridgeline_clock_breaches_total", "counter",
+               "SLA clock breaches since start, by contract and clock.");
+    log_->clock_breaches().WriteTo(&out, "bridgeline_clock_breaches_total");
+    out.Family("bridgeline_stream_readers", "gauge", "Readers of GET /v1/stream connected now.");
+    out.Sample("bridgeline_stream_readers", {}, stream_readers_->load());
+  }
+  for (const auto& source : metric_sources_) source(&out);
+  return out.Take();
+}
+
 std::optional<service::Idempotency> Api::IdempotencyOf(const Caller& caller, const Request& request,
                                                        unsigned success_status) {
   auto key = request["Idempotency-Key"];
@@ -233,8 +398,8 @@ std::optional<service::Idempotency> Api::IdempotencyOf(const Caller& caller, con
 namespace {
 
 // Answers a command: the stored answer for a replayed Idempotency-Key, or a fresh one.
-Respond::result_type AnswerWith(const service::Answer& answer, const Respond& respond,
-                                const std::function<Response(const engine::Outcome&)>& fresh) {
+void AnswerWith(const service::Answer& answer, const Respond& respond,
+                const std::function<Response(const engine::Outcome&)>& fresh) {
   if (!answer.status.ok()) return respond(ProblemFor(answer.status));
   if (answer.replay) {
     Response response{static_cast<bhttp::status>(answer.replay->http_status()), 11};

@@ -15,6 +15,8 @@
 #include "broker/engine/rules.h"
 #include "broker/http/rate_limiter.h"
 #include "broker/http/server.h"
+#include "broker/ops/escalation_log.h"
+#include "broker/ops/metrics.h"
 #include "broker/service/broker.h"
 #include "broker/store/store.h"
 
@@ -31,6 +33,13 @@ class Api {
   // /readyz answers 200 only after this (recovery done, writes possible).
   void SetReady(bool ready) { ready_ = ready; }
 
+  // Serves GET /v1/stream from `log`, to at most `max_readers` readers at once.
+  void ServeStream(ops::EscalationLog* log, int max_readers);
+  // Adds what `source` writes to GET /metrics (the connectors' outbox, say).
+  void AddMetrics(std::function<void(ops::Exposition*)> source);
+  // The text GET /metrics answers.
+  std::string Metrics() const;
+
  private:
   struct Caller {
     std::string organization;
@@ -46,6 +55,9 @@ class Api {
   using Query = std::vector<std::pair<std::string, std::string>>;
   void ListCases(const Caller& caller, const Query& query, Respond respond);
   void Kpis(const Query& query, const Respond& respond);
+  void Stream(const Request& request, const Query& query, const Respond& respond);
+  // Times the answer and counts it by route and status.
+  Respond Observed(const std::string& target, Respond respond);
 
   // Whether `caller` may see `state` at all (others get 404, as if it did not exist).
   bool Visible(const Caller& caller, const bridgeline::v1::Case& state) const;
@@ -67,6 +79,14 @@ class Api {
   // Store reads may touch the disk, so they run here rather than on the I/O threads; answers
   // from the broker are rendered here too, off its single writer thread.
   boost::asio::thread_pool readers_{2};
+
+  ops::EscalationLog* log_ = nullptr;
+  int max_stream_readers_ = 0;
+  std::shared_ptr<std::atomic<int>> stream_readers_ = std::make_shared<std::atomic<int>>(0);
+  std::vector<std::function<void(ops::Exposition*)>> metric_sources_;
+  // Request latency by route; the routes are fixed, so the map is built once and only read.
+  std::map<std::string, std::unique_ptr<ops::Histogram>> latency_;
+  ops::CounterMap requests_{{"route", "code"}};
 };
 
 // A Status as problem+json: 400 for bad input (naming the field), 404, 409, 503...

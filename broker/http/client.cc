@@ -54,10 +54,13 @@ struct HttpClient::Impl {
     if (!stream && !Connect(&response.error)) return response;
     const bool was_reused = reused;
     reused = true;
-    beast::error_code code = RunWithTimeout([&](auto handler) { http::async_write(*stream, request, handler); });
+    beast::error_code code =
+        RunWithTimeout([&](auto handler) { http::async_write(*stream, request, handler); });
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 << 20);
-    if (!code) code = RunWithTimeout([&](auto handler) { http::async_read(*stream, buffer, parser, handler); });
+    if (!code)
+      code =
+          RunWithTimeout([&](auto handler) { http::async_read(*stream, buffer, parser, handler); });
     if (code) {
       stream.reset();
       reused = false;
@@ -92,7 +95,8 @@ HttpClient::HttpClient(std::string host, unsigned short port, std::chrono::milli
 
 HttpClient::~HttpClient() = default;
 
-HttpResponse HttpClient::Request(const std::string& method, const std::string& target, const std::string& body,
+HttpResponse HttpClient::Request(const std::string& method, const std::string& target,
+                                 const std::string& body,
                                  const std::map<std::string, std::string>& headers) {
   http::request<http::string_body> request{http::string_to_verb(method), target, 11};
   request.set(http::field::host, impl_->host);
@@ -126,6 +130,77 @@ HttpResponse HttpClient::Raw(const std::string& bytes) {
   auto message = parser.release();
   response.status = static_cast<int>(message.result_int());
   response.body = std::move(message.body());
+  return response;
+}
+
+HttpResponse HttpClient::Stream(const std::string& target,
+                                const std::map<std::string, std::string>& headers,
+                                const std::function<bool(std::string_view data)>& on_data) {
+  HttpResponse response;
+  impl_->stream.reset();
+  impl_->reused = false;
+  if (!impl_->Connect(&response.error)) return response;
+  http::request<http::empty_body> request{http::verb::get, target, 11};
+  request.set(http::field::host, impl_->host);
+  for (const auto& [name, value] : headers) request.set(name, value);
+  beast::error_code code = impl_->RunWithTimeout(
+      [&](auto handler) { http::async_write(*impl_->stream, request, handler); });
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 << 20);
+  if (!code) {
+    code = impl_->RunWithTimeout([&](auto handler) {
+      http::async_read_header(*impl_->stream, impl_->buffer, parser, handler);
+    });
+  }
+  if (code) {
+    impl_->stream.reset();
+    response.error = code.message();
+    return response;
+  }
+  response.status = static_cast<int>(parser.get().result_int());
+  for (const auto& field : parser.get()) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    response.headers[name] = std::string(field.value());
+  }
+  if (response.status != 200) {
+    code = impl_->RunWithTimeout(
+        [&](auto handler) { http::async_read(*impl_->stream, impl_->buffer, parser, handler); });
+    impl_->stream.reset();
+    if (code) response.error = code.message();
+    response.body = parser.release().body();
+    return response;
+  }
+  // The body runs until the server closes: hand over the bytes read past the head, then the rest.
+  bool more = true;
+  while (more) {
+    if (impl_->buffer.size() > 0) {
+      const auto data = impl_->buffer.data();
+      more = on_data(std::string_view(static_cast<const char*>(data.data()), data.size()));
+      impl_->buffer.consume(impl_->buffer.size());
+      if (!more) break;
+    }
+    std::size_t read = 0;
+    code = impl_->RunWithTimeout([&](auto handler) {
+      impl_->stream->async_read_some(
+          impl_->buffer.prepare(64 * 1024),
+          [&read, handler](beast::error_code error, std::size_t bytes) mutable {
+            read = bytes;
+            handler(error, bytes);
+          });
+    });
+    impl_->buffer.commit(read);
+    if (code) {
+      if (impl_->buffer.size() > 0) {
+        const auto data = impl_->buffer.data();
+        on_data(std::string_view(static_cast<const char*>(data.data()), data.size()));
+      }
+      if (code != net::error::eof) response.error = code.message();
+      break;
+    }
+  }
+  impl_->buffer.clear();
+  impl_->stream.reset();
   return response;
 }
 

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace bridgeline::http {
 
@@ -30,6 +32,13 @@ class HttpClient {
                        const std::map<std::string, std::string>& headers = {});
   // Sends raw bytes and returns what the server answered (for malformed HTTP).
   HttpResponse Raw(const std::string& bytes);
+
+  // GETs a streamed answer (Server-Sent Events) on a fresh connection. On 200, hands each piece
+  // of the body to `on_data` as it arrives until `on_data` returns false, the server closes
+  // (`error` is then empty) or nothing arrives within the timeout; the body is not kept. Any
+  // other status comes back whole, as from Request. The connection is closed after.
+  HttpResponse Stream(const std::string& target, const std::map<std::string, std::string>& headers,
+                      const std::function<bool(std::string_view data)>& on_data);
 
  private:
   struct Impl;

@@ -1,18 +1,18 @@
 #include "broker/http/server.h"
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <optional>
 #include <type_traits>
-
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
-#include <spdlog/spdlog.h>
 
 namespace bridgeline::http {
 
@@ -36,6 +36,29 @@ Response Problem(unsigned status, const std::string& slug, const std::string& ti
   (void)google::protobuf::util::MessageToJsonString(body, &response.body());
   response.body() += '\n';
   return response;
+}
+
+void Respond::StartStream(Response head, std::shared_ptr<StreamBody> body) const {
+  if (!stream_) {
+    return answer_(Problem(501, "not-implemented", "Streaming not available",
+                           "this endpoint streams, which this connection cannot"));
+  }
+  stream_(std::move(head), std::move(body));
+}
+
+Respond Respond::Observed(std::function<void(unsigned status)> observe) const {
+  Answer answer = [answer = answer_, observe](Response response) {
+    observe(response.result_int());
+    answer(std::move(response));
+  };
+  Stream stream;
+  if (stream_) {
+    stream = [stream = stream_, observe](Response head, std::shared_ptr<StreamBody> body) {
+      observe(head.result_int());
+      stream(std::move(head), std::move(body));
+    };
+  }
+  return Respond(std::move(answer), std::move(stream));
 }
 
 struct Server::Shared {
@@ -65,7 +88,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   // `refuse`: over the connection limit, answer 503 and close rather than leave the peer hanging.
   void Run(bool refuse) {
-    net::dispatch(stream_.get_executor(), [self = this->shared_from_this(), refuse] { self->Start(refuse); });
+    net::dispatch(stream_.get_executor(),
+                  [self = this->shared_from_this(), refuse] { self->Start(refuse); });
   }
 
  private:
@@ -100,8 +124,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // The whole request must arrive within the read timeout (the idle timeout between requests
     // on a kept-alive connection): a slow sender gets 408 and is cut off. The stream's own
     // expiry is only a backstop should the timer's cancel not land.
-    const auto limit = first_request_ ? shared_->options.read_timeout
-                                      : std::min(shared_->options.read_timeout, shared_->options.idle_timeout);
+    const auto limit = first_request_
+                           ? shared_->options.read_timeout
+                           : std::min(shared_->options.read_timeout, shared_->options.idle_timeout);
     beast::get_lowest_layer(stream_).expires_after(limit + std::chrono::seconds(5));
     timed_out_ = false;
     request_timer_.expires_after(limit);
@@ -126,20 +151,22 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                            "the request did not arrive within " +
                                std::to_string(shared_->options.read_timeout.count()) + " ms"));
     }
-    if (error == bhttp::error::end_of_stream || error == net::error::connection_reset || error == net::error::eof ||
-        error == beast::error::timeout || error == net::error::operation_aborted) {
+    if (error == bhttp::error::end_of_stream || error == net::error::connection_reset ||
+        error == net::error::eof || error == beast::error::timeout ||
+        error == net::error::operation_aborted) {
       return Close();  // the peer left, or an idle connection timed out
     }
     if (error) {
       keep_alive_ = false;
       if (error == bhttp::error::body_limit) {
         return Write(Problem(413, "body-too-large", "Request body too large",
-                             "the body is larger than " + std::to_string(shared_->options.max_body_bytes) + " bytes"));
+                             "the body is larger than " +
+                                 std::to_string(shared_->options.max_body_bytes) + " bytes"));
       }
       if (error == bhttp::error::header_limit) {
         return Write(Problem(431, "headers-too-large", "Request headers too large",
-                             "the headers are larger than " + std::to_string(shared_->options.max_header_bytes) +
-                                 " bytes"));
+                             "the headers are larger than " +
+                                 std::to_string(shared_->options.max_header_bytes) + " bytes"));
       }
       return Write(Problem(400, "bad-http", "Malformed HTTP request", error.message()));
     }
@@ -147,29 +174,102 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     keep_alive_ = request.keep_alive() && !shared_->stopping;
     ++shared_->in_flight;
     auto self = this->shared_from_this();
-    shared_->handler(std::move(request), [self](Response response) {
+    Respond::Answer answer = [self](Response response) {
       net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         --self->shared_->in_flight;
         self->Write(std::move(response));
       });
+    };
+    Respond::Stream stream = [self](Response head, std::shared_ptr<StreamBody> body) {
+      net::post(self->stream_.get_executor(),
+                [self, head = std::move(head), body = std::move(body)]() mutable {
+                  --self->shared_->in_flight;
+                  self->WriteStreamHead(std::move(head), std::move(body));
+                });
+    };
+    shared_->handler(std::move(request), Respond(std::move(answer), std::move(stream)));
+  }
+
+  // A streamed answer: the head without a length, then each piece the body gives, until it
+  // ends, the peer leaves or a piece is not taken in time. The connection closes after it.
+  void WriteStreamHead(Response head, std::shared_ptr<StreamBody> body) {
+    keep_alive_ = false;
+    // Pieces go out as soon as they are written: Nagle's algorithm would hold each piece's
+    // tail until the reader's delayed acknowledgement.
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ignored);
+    head.keep_alive(false);
+    head.set(bhttp::field::server, "bridgeline");
+    auto message = std::make_shared<Response>(std::move(head));
+    auto serializer = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*message);
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.stream_write_timeout);
+    bhttp::async_write_header(stream_, *serializer,
+                              [self = this->shared_from_this(), message, serializer, body](
+                                  beast::error_code error, std::size_t) {
+                                if (error) {
+                                  body->Stop();
+                                  return self->Close();
+                                }
+                                self->WatchPeer(body);
+                                self->NextPiece(body);
+                              });
+  }
+
+  // A stream's peer sends nothing; a read that ends means it left. Noticing it here, rather
+  // than at the next write, frees the reader's place at once.
+  void WatchPeer(std::shared_ptr<StreamBody> body) {
+    stream_.async_read_some(buffer_.prepare(512), [self = this->shared_from_this(), body](
+                                                      beast::error_code error, std::size_t) {
+      if (!error) return self->WatchPeer(body);  // stray bytes: ignored
+      body->Stop();
+      self->Close();
     });
   }
 
+  void NextPiece(std::shared_ptr<StreamBody> body) {
+    beast::get_lowest_layer(stream_).expires_never();
+    body->Next([self = this->shared_from_this(), body](std::string bytes, bool last) {
+      net::post(self->stream_.get_executor(),
+                [self, body, bytes = std::move(bytes), last]() mutable {
+                  self->WritePiece(std::move(body), std::move(bytes), last);
+                });
+    });
+  }
+
+  void WritePiece(std::shared_ptr<StreamBody> body, std::string bytes, bool last) {
+    if (bytes.empty()) return last ? Close() : NextPiece(std::move(body));
+    auto piece = std::make_shared<std::string>(std::move(bytes));
+    beast::get_lowest_layer(stream_).expires_after(shared_->options.stream_write_timeout);
+    net::async_write(
+        stream_, net::buffer(*piece),
+        [self = this->shared_from_this(), piece, body, last](beast::error_code error, std::size_t) {
+          if (error || last) {
+            body->Stop();
+            return self->Close();
+          }
+          self->NextPiece(body);
+        });
+  }
+
   void Write(Response response) {
-    if (shared_->stopping) keep_alive_ = false;  // shutting down: this is the connection's last answer
+    if (shared_->stopping)
+      keep_alive_ = false;  // shutting down: this is the connection's last answer
     response.keep_alive(keep_alive_);
     response.set(bhttp::field::server, "bridgeline");
     response.prepare_payload();
     auto message = std::make_shared<Response>(std::move(response));
     beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
-    bhttp::async_write(stream_, *message,
-                       [self = this->shared_from_this(), message](beast::error_code error, std::size_t) {
-                         if (error || !self->keep_alive_) return self->Close();
-                         self->Read();
-                       });
+    bhttp::async_write(
+        stream_, *message,
+        [self = this->shared_from_this(), message](beast::error_code error, std::size_t) {
+          if (error || !self->keep_alive_) return self->Close();
+          self->Read();
+        });
   }
 
   void Close() {
+    if (closed_) return;  // a stream may end by its own last piece and by its watch at once
+    closed_ = true;
     request_timer_.cancel();
     if constexpr (kTls) {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(1));
@@ -191,13 +291,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::shared_ptr<Server::Shared> shared_;
   bool keep_alive_ = true;
   bool first_request_ = true;
+  bool closed_ = false;
 };
 
 }  // namespace
 
 class Server::Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& io, std::shared_ptr<Shared> shared) : io_(io), acceptor_(net::make_strand(io)), shared_(std::move(shared)) {}
+  Listener(net::io_context& io, std::shared_ptr<Shared> shared)
+      : io_(io), acceptor_(net::make_strand(io)), shared_(std::move(shared)) {}
 
   Status Open(const tcp::endpoint& endpoint) {
     beast::error_code error;
@@ -213,7 +315,8 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
   }
 
   void Accept() {
-    acceptor_.async_accept(net::make_strand(io_), beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
+    acceptor_.async_accept(net::make_strand(io_),
+                           beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
   }
 
   void Stop() {
@@ -234,7 +337,9 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
     if (!error) {
       const bool refuse = shared_->connections >= shared_->options.max_connections;
       if (shared_->tls) {
-        std::make_shared<Session<ssl::stream<beast::tcp_stream>>>(shared_, std::move(socket), *shared_->tls)->Run(refuse);
+        std::make_shared<Session<ssl::stream<beast::tcp_stream>>>(shared_, std::move(socket),
+                                                                  *shared_->tls)
+            ->Run(refuse);
       } else {
         std::make_shared<Session<beast::tcp_stream>>(shared_, std::move(socket))->Run(refuse);
       }
@@ -261,26 +366,34 @@ Server::~Server() {
 
 Status Server::Listen(const std::string& host_port) {
   auto colon = host_port.rfind(':');
-  if (colon == std::string::npos) return Status::InvalidArgument("listen address '" + host_port + "' is not host:port");
+  if (colon == std::string::npos)
+    return Status::InvalidArgument("listen address '" + host_port + "' is not host:port");
   std::string host = host_port.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   beast::error_code error;
   auto address = net::ip::make_address(host, error);
-  if (error) return Status::InvalidArgument("listen address '" + host_port + "': '" + host + "' is not an IP address");
+  if (error)
+    return Status::InvalidArgument("listen address '" + host_port + "': '" + host +
+                                   "' is not an IP address");
   unsigned long port = 0;
   try {
     port = std::stoul(host_port.substr(colon + 1));
   } catch (const std::exception&) {
     port = 70000;
   }
-  if (port > 65535) return Status::InvalidArgument("listen address '" + host_port + "' has no valid port");
+  if (port > 65535)
+    return Status::InvalidArgument("listen address '" + host_port + "' has no valid port");
   listener_ = std::make_shared<Listener>(io_, shared_);
-  BRIDGELINE_RETURN_IF_ERROR(listener_->Open(tcp::endpoint(address, static_cast<unsigned short>(port))));
+  BRIDGELINE_RETURN_IF_ERROR(
+      listener_->Open(tcp::endpoint(address, static_cast<unsigned short>(port))));
   listener_->Accept();
   return Status::Ok();
 }
 
-tcp::endpoint Server::endpoint() const { return listener_ ? listener_->endpoint() : tcp::endpoint(); }
+tcp::endpoint Server::endpoint() const {
+  return listener_ ? listener_->endpoint() : tcp::endpoint();
+}
 
 void Server::StopAccepting() {
   shared_->stopping = true;
@@ -289,13 +402,16 @@ void Server::StopAccepting() {
 
 Status Server::UseTls(const std::string& certificate_file, const std::string& private_key_file) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
-  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use);
   beast::error_code error;
   context->use_certificate_chain_file(certificate_file, error);
-  if (error) return Status::InvalidArgument("TLS certificate " + certificate_file + ": " + error.message());
+  if (error)
+    return Status::InvalidArgument("TLS certificate " + certificate_file + ": " + error.message());
   context->use_private_key_file(private_key_file, ssl::context::pem, error);
-  if (error) return Status::InvalidArgument("TLS private key " + private_key_file + ": " + error.message());
+  if (error)
+    return Status::InvalidArgument("TLS private key " + private_key_file + ": " + error.message());
   shared_->tls = std::move(context);
   return Status::Ok();
 }

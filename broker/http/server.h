@@ -5,13 +5,13 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
-#include <memory>
-#include <string>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
 
 #include "broker/common/status.h"
 
@@ -19,8 +19,45 @@ namespace bridgeline::http {
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
-// Called exactly once per request, from any thread.
-using Respond = std::function<void(Response)>;
+
+// The body of a long-lived answer (Server-Sent Events). The session asks for the next piece
+// only once the previous one is written, so a reader that does not read holds one piece, not
+// a growing queue.
+class StreamBody {
+ public:
+  virtual ~StreamBody() = default;
+  // Calls `deliver` exactly once, from any thread, with the next bytes to send (possibly none);
+  // `last` ends the answer and closes the connection.
+  virtual void Next(std::function<void(std::string bytes, bool last)> deliver) = 0;
+  // The peer left or the connection failed: no Next will follow (a Next in flight may still
+  // deliver). Lets the body give back what it holds at once.
+  virtual void Stop() {}
+};
+
+// How a handler answers a request: exactly once, from any thread, either with a Response or
+// with a head and a StreamBody.
+class Respond {
+ public:
+  using Answer = std::function<void(Response)>;
+  using Stream = std::function<void(Response, std::shared_ptr<StreamBody>)>;
+  Respond(Answer answer, Stream stream = {})
+      : answer_(std::move(answer)), stream_(std::move(stream)) {}
+  template <typename Function,
+            typename = std::enable_if_t<std::is_invocable_v<Function, Response> &&
+                                        !std::is_same_v<std::decay_t<Function>, Respond>>>
+  Respond(Function answer) : answer_(std::move(answer)) {}
+
+  void operator()(Response response) const { answer_(std::move(response)); }
+  // Sends `head` (no length: the body runs until the connection closes), then `body`.
+  void StartStream(Response head, std::shared_ptr<StreamBody> body) const;
+  // The same, with `observe` called with the status just before the answer (or head) goes.
+  Respond Observed(std::function<void(unsigned status)> observe) const;
+
+ private:
+  Answer answer_;
+  Stream stream_;
+};
+
 using Handler = std::function<void(Request&&, Respond)>;
 
 struct ServerOptions {
@@ -29,6 +66,8 @@ struct ServerOptions {
   std::uint32_t max_connections = 1024;
   std::chrono::milliseconds read_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};
+  // A streamed answer's reader must take each piece within this long.
+  std::chrono::milliseconds stream_write_timeout{30'000};
 };
 
 // A problem+json answer (RFC 9457): `slug` names the problem type, `field` the input at fault.
@@ -60,7 +99,6 @@ class Server {
   struct Shared;  // what the listener and every session share
 
  private:
-
   boost::asio::io_context& io_;
   std::shared_ptr<Shared> shared_;
   std::shared_ptr<Listener> listener_;

@@ -1,11 +1,10 @@
 #include "broker/service/broker.h"
 
 #include <pthread.h>
+#include <spdlog/spdlog.h>
 
 #include <set>
 #include <unordered_map>
-
-#include <spdlog/spdlog.h>
 
 namespace bridgeline::service {
 
@@ -41,7 +40,8 @@ Result<std::size_t> Broker::Recover() {
   engine_.Reserve(estimate);
   v1::Case state;
   Status status = store_->ForEachOpenCase([&](std::string&& bytes) {
-    if (!state.ParseFromString(bytes)) return Status::Internal("storage: cannot decode an open case");
+    if (!state.ParseFromString(bytes))
+      return Status::Internal("storage: cannot decode an open case");
     if (rules_->Contract(state.contract()) == nullptr) {
       return Status::FailedPrecondition("open case " + state.id() + " belongs to contract '" +
                                         state.contract() + "', which the config no longer has");
@@ -52,11 +52,17 @@ Result<std::size_t> Broker::Recover() {
   });
   if (!status.ok()) return status;
   engine_.SetNextCaseNumber(std::max(engine_.next_case_number(), store_->next_case_number()));
+  {
+    std::lock_guard lock(mutex_);
+    stats_.open_cases = engine_.open_counts();
+    stats_.pending_deadlines = engine_.pending_deadlines();
+  }
   return loaded;
 }
 
-void Broker::Start(Enqueued on_enqueued) {
+void Broker::Start(Enqueued on_enqueued, Logged on_logged) {
   on_enqueued_ = std::move(on_enqueued);
+  on_logged_ = std::move(on_logged);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "bl-writer");  // how ops (and profilers) find it
     Run();
@@ -82,7 +88,8 @@ void Broker::Enqueue(std::unique_ptr<Request> request) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) {
-      if (request->done) request->done({Status::Unavailable("the broker is shutting down"), {}, {}});
+      if (request->done)
+        request->done({Status::Unavailable("the broker is shutting down"), {}, {}});
       return;
     }
     queue_.push_back(std::move(request));
@@ -90,8 +97,8 @@ void Broker::Enqueue(std::unique_ptr<Request> request) {
   wake_.notify_one();
 }
 
-void Broker::Escalate(v1::EscalateRequest request, v1::Actor actor, std::optional<Idempotency> idempotency,
-                      Done done) {
+void Broker::Escalate(v1::EscalateRequest request, v1::Actor actor,
+                      std::optional<Idempotency> idempotency, Done done) {
   auto item = std::make_unique<Request>();
   item->kind = Request::Kind::kEscalate;
   item->escalate = std::move(request);
@@ -113,7 +120,8 @@ void Broker::Handle(std::string case_id, v1::EventRequest request, v1::Actor act
   Enqueue(std::move(item));
 }
 
-void Broker::Forwarded(std::string case_id, std::string connector, std::string remote_ref, std::string outbox_key) {
+void Broker::Forwarded(std::string case_id, std::string connector, std::string remote_ref,
+                       std::string outbox_key) {
   auto item = std::make_unique<Request>();
   item->outbox_key = std::move(outbox_key);
   item->kind = Request::Kind::kForwarded;
@@ -133,7 +141,8 @@ void Broker::Run() {
       auto ready = [&] { return stopping_ || !queue_.empty(); };
       if (deadline) {
         TimeMs wait_ms = std::max<TimeMs>(0, *deadline - clock_());
-        wake_.wait_for(lock, std::chrono::milliseconds(std::min<TimeMs>(wait_ms, kMinuteMs)), ready);
+        wake_.wait_for(lock, std::chrono::milliseconds(std::min<TimeMs>(wait_ms, kMinuteMs)),
+                       ready);
       } else {
         wake_.wait(lock, ready);
       }
@@ -187,7 +196,8 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
         if ((*stored)->request_hash() != idempotency.request_hash) {
           request->done({Status::AlreadyExists("Idempotency-Key '" + idempotency.key +
                                                "' was already used for a different request"),
-                         {}, {}});
+                         {},
+                         {}});
         } else {
           request->done({Status::Ok(), {}, std::move(**stored)});
         }
@@ -219,7 +229,8 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
     }
     engine::Outcome result = std::move(*outcome);
     std::size_t index = add_mutation(std::move(result));
-    if (!request->outbox_key.empty()) mutations[index].delivered_outbox_keys.push_back(request->outbox_key);
+    if (!request->outbox_key.empty())
+      mutations[index].delivered_outbox_keys.push_back(request->outbox_key);
     // The mutation took the events; keep the rest of the outcome for the answer.
     if (request->idempotency) {
       claimed[request->idempotency->organization + '\0' + request->idempotency->key] = index;
@@ -230,7 +241,8 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
   for (auto& outcome : engine_.AdvanceClocks(now)) add_mutation(std::move(outcome));
   if (mutations.empty()) {
     for (auto& [request, claim] : retries_in_batch) {
-      request->done({Status::Unavailable("the first request with this Idempotency-Key failed"), {}, {}});
+      request->done(
+          {Status::Unavailable("the first request with this Idempotency-Key failed"), {}, {}});
     }
     return;
   }
@@ -242,7 +254,8 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
     answer.state_bytes = std::move(mutations[index].case_bytes.front());
     answer.events = std::move(mutations[index].events);
     answer.created = answer.state.version() == 1;
-    answer.repeat_contact = !answer.events.empty() && answer.events.front().type() == v1::EventType::repeat_contact;
+    answer.repeat_contact =
+        !answer.events.empty() && answer.events.front().type() == v1::EventType::repeat_contact;
     return answer;
   };
   // Idempotent answers are rendered before the write so that replays are stored with it.
@@ -250,8 +263,9 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
     if (request->idempotency && request->idempotency->render) {
       engine::Outcome answer;
       answer.state = mutations[index].cases.front();
-      answer.repeat_contact = !mutations[index].events.empty() &&
-                              mutations[index].events.front().type() == v1::EventType::repeat_contact;
+      answer.repeat_contact =
+          !mutations[index].events.empty() &&
+          mutations[index].events.front().type() == v1::EventType::repeat_contact;
       auto [http_status, body] = request->idempotency->render(answer);
       store::Mutation::Idempotency record;
       record.organization = request->idempotency->organization;
@@ -267,12 +281,18 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
   std::vector<store::Mutation*> pointers;
   for (auto& mutation : mutations) pointers.push_back(&mutation);
   std::vector<store::OutboxEntry> enqueued;
-  Status written = store_->Write(pointers, &enqueued);
+  std::vector<std::string> logged;
+  Status written = store_->Write(pointers, &enqueued, on_logged_ ? &logged : nullptr);
+  if (written.ok()) commit_sizes_.Observe(static_cast<double>(mutations.size()));
   {
     std::lock_guard lock(mutex_);
     stats_.commits += written.ok();
     stats_.failed_commits += !written.ok();
     stats_.commands += waiting.size();
+    if (written.ok()) {
+      stats_.open_cases = engine_.open_counts();
+      stats_.pending_deadlines = engine_.pending_deadlines();
+    }
   }
   if (!written.ok()) {
     spdlog::error("commit of {} command(s) failed: {}", mutations.size(), written.ToString());
@@ -292,7 +312,8 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
           if (retry->idempotency->request_hash != request->idempotency->request_hash) {
             retry->done({Status::AlreadyExists("Idempotency-Key '" + retry->idempotency->key +
                                                "' was already used for a different request"),
-                         {}, {}});
+                         {},
+                         {}});
           } else {
             retry->done({Status::Ok(), {}, mutations[index].idempotency.front().record});
           }
@@ -303,9 +324,14 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
     request->done({Status::Ok(), answer_of(index), {}});
   }
   for (auto& [retry, claim] : retries_in_batch) {
-    if (retry) retry->done({Status::Unavailable("the first request with this Idempotency-Key was refused; retry it"), {}, {}});
+    if (retry)
+      retry->done(
+          {Status::Unavailable("the first request with this Idempotency-Key was refused; retry it"),
+           {},
+           {}});
   }
   if (on_enqueued_ && !enqueued.empty()) on_enqueued_(std::move(enqueued));
+  if (on_logged_ && !logged.empty()) on_logged_(std::move(logged));
 }
 
 // The write failed, so the engine must forget what it applied: reload each touched case from

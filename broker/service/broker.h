@@ -19,6 +19,7 @@
 #include "broker/common/status.h"
 #include "broker/common/time.h"
 #include "broker/engine/engine.h"
+#include "broker/ops/metrics.h"
 #include "broker/store/store.h"
 
 namespace bridgeline::service {
@@ -44,6 +45,9 @@ struct BrokerStats {
   std::uint64_t commits = 0;
   std::uint64_t commands = 0;
   std::uint64_t failed_commits = 0;
+  // The engine as of the last commit.
+  engine::Engine::OpenCounts open_cases{};
+  std::uint64_t pending_deadlines = 0;
 };
 
 class Broker {
@@ -52,6 +56,8 @@ class Broker {
   using Clock = std::function<TimeMs()>;
   // Called on the broker thread with the outbox entries each commit wrote.
   using Enqueued = std::function<void(std::vector<store::OutboxEntry>)>;
+  // Called on the broker thread with the log entries (serialized Events) each commit wrote.
+  using Logged = std::function<void(std::vector<std::string>)>;
 
   Broker(std::shared_ptr<const engine::Rules> rules, store::Store* store, Clock clock);
   ~Broker();
@@ -59,21 +65,24 @@ class Broker {
   // Rebuilds the engine from the store (open cases, their clocks, case numbers) and reports
   // how many cases it loaded. Call once before Start.
   Result<std::size_t> Recover();
-  void Start(Enqueued on_enqueued);
+  void Start(Enqueued on_enqueued, Logged on_logged = {});
   // Answers what is queued, then stops the thread.
   void Stop();
 
   // Each answers `done` on the broker thread once durable, or with the reason it was refused.
   void Escalate(bridgeline::v1::EscalateRequest request, bridgeline::v1::Actor actor,
                 std::optional<Idempotency> idempotency, Done done);
-  void Handle(std::string case_id, bridgeline::v1::EventRequest request, bridgeline::v1::Actor actor,
-              std::optional<Idempotency> idempotency, Done done);
+  void Handle(std::string case_id, bridgeline::v1::EventRequest request,
+              bridgeline::v1::Actor actor, std::optional<Idempotency> idempotency, Done done);
   // A connector delivered a case's escalation: records `forwarded` and removes the outbox
   // entry `outbox_key` in the same write, so a crash in between repeats the delivery rather
   // than losing the forwarding.
-  void Forwarded(std::string case_id, std::string connector, std::string remote_ref, std::string outbox_key);
+  void Forwarded(std::string case_id, std::string connector, std::string remote_ref,
+                 std::string outbox_key);
 
   BrokerStats stats() const;
+  // Commands per commit (group commit at work).
+  const ops::Histogram& commit_sizes() const { return commit_sizes_; }
 
  private:
   struct Request;
@@ -87,6 +96,8 @@ class Broker {
   Clock clock_;
   engine::Engine engine_;
   Enqueued on_enqueued_;
+  Logged on_logged_;
+  ops::Histogram commit_sizes_{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}};
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -93,6 +93,7 @@ class Run {
         start_(FromTimestamp(scenario.start())),
         end_(start_ + DurationMs(scenario.duration())),
         kpis_(rules, report::Range{start_, end_, {}}) {
+    engine_.set_event_context(false);  // reports never read it
     for (const auto& customers : scenario_.customers())
       customers_[customers.contract()] = &customers;
   }

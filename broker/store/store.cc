@@ -1,5 +1,7 @@
 #include "broker/store/store.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -11,9 +13,6 @@
 #include <filesystem>
 #include <thread>
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-
 #include "broker/common/time.h"
 #include "broker/engine/engine.h"
 
@@ -23,15 +22,19 @@ namespace v1 = bridgeline::v1;
 
 namespace {
 
-enum FamilyIndex { kDefault = 0, kCases, kOpenCases, kEvents, kLog, kOutbox, kIdempotency, kMeta, kFamilyCount };
-const char* kFamilyNames[kFamilyCount] = {"default",
-                                          "cases",
-                                          "open_cases",
-                                          "events",
-                                          "log",
-                                          "outbox",
-                                          "idempotency",
-                                          "meta"};
+enum FamilyIndex {
+  kDefault = 0,
+  kCases,
+  kOpenCases,
+  kEvents,
+  kLog,
+  kOutbox,
+  kIdempotency,
+  kMeta,
+  kFamilyCount
+};
+const char* kFamilyNames[kFamilyCount] = {"default", "cases",  "open_cases",  "events",
+                                          "log",     "outbox", "idempotency", "meta"};
 
 const char kFormatKey[] = "format_version";
 const char kNextCaseKey[] = "next_case_number";
@@ -60,7 +63,8 @@ std::string CaseKey(const std::string& case_id) {
 // needs a sweep. Reads check the expiry too, since compaction runs when it likes.
 class ExpiredIdempotencyFilter : public rocksdb::CompactionFilter {
  public:
-  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*, bool*) const override {
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
     v1::IdempotencyRecord record;
     if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) return false;
     return FromTimestamp(record.expires_at()) < WallClockNow();
@@ -87,7 +91,8 @@ std::uint64_t Store::KeyNumber(std::string_view key) {
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64_t min_free_bytes) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
-  if (error) return Status::Unavailable("cannot create data directory '" + dir + "': " + error.message());
+  if (error)
+    return Status::Unavailable("cannot create data directory '" + dir + "': " + error.message());
   std::unique_ptr<Store> store(new Store());
   store->dir_ = dir;
   store->min_free_bytes_ = min_free_bytes;
@@ -99,13 +104,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64_t
   if (read.IsNotFound()) {
     rocksdb::WriteOptions sync;
     sync.sync = true;
-    BRIDGELINE_RETURN_IF_ERROR(FromRocks(
-        db->Put(sync, store->Family(kMeta), kFormatKey, std::to_string(kFormatVersion)), "writing format"));
+    BRIDGELINE_RETURN_IF_ERROR(
+        FromRocks(db->Put(sync, store->Family(kMeta), kFormatKey, std::to_string(kFormatVersion)),
+                  "writing format"));
   } else if (!read.ok()) {
     return FromRocks(read, "reading format version");
   } else if (value != std::to_string(kFormatVersion)) {
     return Status::FailedPrecondition("the data in '" + dir + "' is in format version " + value +
-                                      "; this broker reads version " + std::to_string(kFormatVersion));
+                                      "; this broker reads version " +
+                                      std::to_string(kFormatVersion));
   }
   if (db->Get(rocksdb::ReadOptions(), store->Family(kMeta), kNextCaseKey, &value).ok()) {
     store->next_case_number_ = std::stoull(value);
@@ -155,8 +162,9 @@ Status Store::ReadyToWrite() {
     std::error_code error;
     auto space = std::filesystem::space(dir_, error);
     if (!error && space.available < min_free_bytes_) {
-      return Status::Unavailable("storage: only " + std::to_string(space.available >> 20) + " MiB free in '" + dir_ +
-                                 "', under storage.min_free_bytes (" + std::to_string(min_free_bytes_ >> 20) +
+      return Status::Unavailable("storage: only " + std::to_string(space.available >> 20) +
+                                 " MiB free in '" + dir_ + "', under storage.min_free_bytes (" +
+                                 std::to_string(min_free_bytes_ >> 20) +
                                  " MiB); writes resume when space is freed");
     }
   }
@@ -165,7 +173,8 @@ Status Store::ReadyToWrite() {
   if (!write_fault_) return Status::Ok();  // another writer reopened it meanwhile
   CloseDatabase();
   Status reopened = OpenDatabase();
-  if (!reopened.ok()) return Status::Unavailable("storage: reopening after a write fault: " + reopened.message());
+  if (!reopened.ok())
+    return Status::Unavailable("storage: reopening after a write fault: " + reopened.message());
   write_fault_ = false;
   return Status::Ok();
 }
@@ -174,14 +183,16 @@ namespace {
 
 // An OutboxItem spliced from already serialized parts: field 1 connector, 2 event,
 // 3 case_state, 5 enqueued_at. Byte-for-byte what OutboxItem::SerializeAsString would give.
-void AppendLengthDelimited(int field, std::string_view bytes, google::protobuf::io::CodedOutputStream* out) {
+void AppendLengthDelimited(int field, std::string_view bytes,
+                           google::protobuf::io::CodedOutputStream* out) {
   out->WriteTag(static_cast<std::uint32_t>(field << 3 | 2));
   out->WriteVarint32(static_cast<std::uint32_t>(bytes.size()));
   out->WriteRaw(bytes.data(), static_cast<int>(bytes.size()));
 }
 
 // The stored form leaves the event out (it is in the log under `sequence`).
-std::string SpliceStoredOutboxItem(const std::string& connector, std::uint64_t sequence, const std::string& state,
+std::string SpliceStoredOutboxItem(const std::string& connector, std::uint64_t sequence,
+                                   const std::string& state,
                                    const google::protobuf::Timestamp& enqueued_at) {
   std::string item;
   {
@@ -208,7 +219,8 @@ std::string WithEvent(std::string stored, const std::string& event) {
 
 }  // namespace
 
-Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>* enqueued) {
+Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>* enqueued,
+                    std::vector<std::string>* logged) {
   BRIDGELINE_RETURN_IF_ERROR(ReadyToWrite());
   std::lock_guard writer(write_mutex_);
   std::shared_lock shared(reopen_mutex_);
@@ -218,7 +230,7 @@ Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>*
   std::uint64_t sequence = last_sequence_;
   std::uint64_t next_case = next_case_number_;
   std::vector<OutboxEntry> written;
-  std::vector<std::string> event_bytes, case_bytes;
+  std::vector<std::string> event_bytes, case_bytes, written_log;
   for (Mutation* mutation : mutations) {
     event_bytes.resize(mutation->events.size());
     for (std::size_t i = 0; i < mutation->events.size(); ++i) {
@@ -258,6 +270,9 @@ Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>*
       entry.item_bytes = WithEvent(std::move(stored), event_bytes[delivery.event_index]);
       written.push_back(std::move(entry));
     }
+    if (logged) {
+      for (auto& bytes : event_bytes) written_log.push_back(std::move(bytes));
+    }
     std::string bytes;
     for (const auto& idempotency : mutation->idempotency) {
       idempotency.record.SerializeToString(&bytes);
@@ -284,6 +299,9 @@ Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>*
   if (enqueued) {
     for (auto& entry : written) enqueued->push_back(std::move(entry));
   }
+  if (logged) {
+    for (auto& entry : written_log) logged->push_back(std::move(entry));
+  }
   return Status::Ok();
 }
 
@@ -291,7 +309,8 @@ Result<std::optional<v1::Case>> Store::GetCase(const std::string& case_id) {
   std::shared_lock shared(reopen_mutex_);
   if (engine::Engine::CaseNumber(case_id) == 0) return std::optional<v1::Case>();
   std::string bytes;
-  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), Family(kCases), CaseKey(case_id), &bytes);
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), Family(kCases), CaseKey(case_id), &bytes);
   if (status.IsNotFound()) return std::optional<v1::Case>();
   BRIDGELINE_RETURN_IF_ERROR(FromRocks(status, "reading case " + case_id));
   v1::Case state;
@@ -304,7 +323,8 @@ Result<std::vector<v1::Event>> Store::GetEvents(const std::string& case_id) {
   std::vector<std::string> sequences;
   std::string prefix = CaseKey(case_id);
   {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Family(kEvents)));
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), Family(kEvents)));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       sequences.push_back(it->value().ToString());
     }
@@ -313,7 +333,8 @@ Result<std::vector<v1::Event>> Store::GetEvents(const std::string& case_id) {
   std::vector<rocksdb::Slice> keys(sequences.begin(), sequences.end());
   std::vector<std::string> values;
   std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(), Family(kLog));
-  std::vector<rocksdb::Status> statuses = db_->MultiGet(rocksdb::ReadOptions(), families, keys, &values);
+  std::vector<rocksdb::Status> statuses =
+      db_->MultiGet(rocksdb::ReadOptions(), families, keys, &values);
   std::vector<v1::Event> events(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
     BRIDGELINE_RETURN_IF_ERROR(FromRocks(statuses[i], "reading an event of " + case_id));
@@ -336,8 +357,10 @@ Status Store::ForEachOpenCase(const std::function<Status(std::string&&)>& visit)
 
   std::thread reader([&] {
     Status status;
-    std::unique_ptr<rocksdb::Iterator> open(db_->NewIterator(rocksdb::ReadOptions(), Family(kOpenCases)));
-    std::unique_ptr<rocksdb::Iterator> cases(db_->NewIterator(rocksdb::ReadOptions(), Family(kCases)));
+    std::unique_ptr<rocksdb::Iterator> open(
+        db_->NewIterator(rocksdb::ReadOptions(), Family(kOpenCases)));
+    std::unique_ptr<rocksdb::Iterator> cases(
+        db_->NewIterator(rocksdb::ReadOptions(), Family(kCases)));
     std::vector<std::string> chunk;
     chunk.reserve(kChunk);
     cases->SeekToFirst();
@@ -351,7 +374,8 @@ Status Store::ForEachOpenCase(const std::function<Status(std::string&&)>& visit)
         cases->Next();
       }
       if (!cases->Valid() || cases->key() != open->key()) {
-        status = Status::Internal("storage: open case #" + std::to_string(KeyNumber(open->key().ToStringView())) +
+        status = Status::Internal("storage: open case #" +
+                                  std::to_string(KeyNumber(open->key().ToStringView())) +
                                   " has no state");
         break;
       }
@@ -423,7 +447,8 @@ Status Store::ForEachCaseNewestFirst(std::uint64_t before,
   return FromRocks(it->status(), "listing cases");
 }
 
-Status Store::ForEachLogEntry(std::uint64_t after, const std::function<bool(const v1::Event&)>& visit) {
+Status Store::ForEachLogEntry(std::uint64_t after,
+                              const std::function<bool(const v1::Event&)>& visit) {
   std::shared_lock shared(reopen_mutex_);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Family(kLog)));
   for (it->Seek(NumberKey(after + 1)); it->Valid(); it->Next()) {
@@ -434,7 +459,8 @@ Status Store::ForEachLogEntry(std::uint64_t after, const std::function<bool(cons
   return FromRocks(it->status(), "reading the log");
 }
 
-Status Store::ForEachOutbox(const std::string& connector, const std::function<bool(OutboxEntry&&)>& visit) {
+Status Store::ForEachOutbox(const std::string& connector,
+                            const std::function<bool(OutboxEntry&&)>& visit) {
   std::shared_lock shared(reopen_mutex_);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Family(kOutbox)));
   std::string prefix = connector.empty() ? std::string() : connector + '\0';
@@ -446,7 +472,8 @@ Status Store::ForEachOutbox(const std::string& connector, const std::function<bo
     BRIDGELINE_RETURN_IF_ERROR(Parse(it->value().ToString(), &item, "an outbox item"));
     std::string event;
     BRIDGELINE_RETURN_IF_ERROR(FromRocks(
-        db_->Get(rocksdb::ReadOptions(), Family(kLog), NumberKey(item.sequence()), &event), "reading an outbox event"));
+        db_->Get(rocksdb::ReadOptions(), Family(kLog), NumberKey(item.sequence()), &event),
+        "reading an outbox event"));
     entry.item_bytes = WithEvent(it->value().ToString(), event);
     if (!visit(std::move(entry))) break;
   }
@@ -480,12 +507,14 @@ Result<std::optional<v1::IdempotencyRecord>> Store::GetIdempotency(const std::st
                                                                    const std::string& key) {
   std::shared_lock shared(reopen_mutex_);
   std::string bytes;
-  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), Family(kIdempotency), organization + '\0' + key, &bytes);
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), Family(kIdempotency), organization + '\0' + key, &bytes);
   if (status.IsNotFound()) return std::optional<v1::IdempotencyRecord>();
   BRIDGELINE_RETURN_IF_ERROR(FromRocks(status, "reading an idempotency key"));
   v1::IdempotencyRecord record;
   BRIDGELINE_RETURN_IF_ERROR(Parse(bytes, &record, "an idempotency record"));
-  if (FromTimestamp(record.expires_at()) < WallClockNow()) return std::optional<v1::IdempotencyRecord>();
+  if (FromTimestamp(record.expires_at()) < WallClockNow())
+    return std::optional<v1::IdempotencyRecord>();
   return std::optional<v1::IdempotencyRecord>(std::move(record));
 }
 
@@ -493,10 +522,12 @@ Status Store::Restore(const std::string& backup_dir, const std::string& data_dir
   namespace fs = std::filesystem;
   std::error_code error;
   if (!fs::exists(fs::path(backup_dir) / "CURRENT", error)) {
-    return Status::InvalidArgument("'" + backup_dir + "' is not a Bridgeline backup (no CURRENT file)");
+    return Status::InvalidArgument("'" + backup_dir +
+                                   "' is not a Bridgeline backup (no CURRENT file)");
   }
   if (fs::exists(data_dir, error) && !fs::is_empty(data_dir, error)) {
-    return Status::FailedPrecondition("'" + data_dir + "' is not empty; restore into an empty directory");
+    return Status::FailedPrecondition("'" + data_dir +
+                                      "' is not empty; restore into an empty directory");
   }
   // Check the backup opens and is of our format before copying it into place.
   {
@@ -505,14 +536,17 @@ Status Store::Restore(const std::string& backup_dir, const std::string& data_dir
   }
   fs::create_directories(data_dir, error);
   fs::copy(backup_dir, data_dir, fs::copy_options::recursive, error);
-  if (error) return Status::Unavailable("copying '" + backup_dir + "' to '" + data_dir + "': " + error.message());
+  if (error)
+    return Status::Unavailable("copying '" + backup_dir + "' to '" + data_dir +
+                               "': " + error.message());
   return Status::Ok();
 }
 
 Status Store::Checkpoint(const std::string& dir) {
   std::shared_lock shared(reopen_mutex_);
   rocksdb::Checkpoint* checkpoint = nullptr;
-  BRIDGELINE_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &checkpoint), "checkpoint"));
+  BRIDGELINE_RETURN_IF_ERROR(
+      FromRocks(rocksdb::Checkpoint::Create(db_.get(), &checkpoint), "checkpoint"));
   std::unique_ptr<rocksdb::Checkpoint> owned(checkpoint);
   return FromRocks(owned->CreateCheckpoint(dir), "checkpoint to '" + dir + "'");
 }

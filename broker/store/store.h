@@ -73,15 +73,18 @@ class Store {
 
   // Opens (creating if needed) the database under `dir`. Refuses a database written in
   // another format version.
-  static Result<std::unique_ptr<Store>> Open(const std::string& dir, std::uint64_t min_free_bytes = 0);
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir,
+                                             std::uint64_t min_free_bytes = 0);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
   // Writes all `mutations` in one synced batch, assigning event sequences; outbox entries
-  // written are appended to `enqueued`. On failure nothing is written and sequences are
-  // not consumed. One writer at a time (the broker); concurrent callers are serialized.
-  Status Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>* enqueued);
+  // written are appended to `enqueued`, and the log entries written (serialized Events, in
+  // sequence order) to `logged`. On failure nothing is written and sequences are not
+  // consumed. One writer at a time (the broker); concurrent callers are serialized.
+  Status Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>* enqueued,
+               std::vector<std::string>* logged = nullptr);
 
   Result<std::optional<bridgeline::v1::Case>> GetCase(const std::string& case_id);
   Result<std::vector<bridgeline::v1::Event>> GetEvents(const std::string& case_id);

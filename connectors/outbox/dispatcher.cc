@@ -1,6 +1,7 @@
 #include "connectors/outbox/dispatcher.h"
 
 #include <pthread.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -8,8 +9,6 @@
 #include <mutex>
 #include <random>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "broker/engine/disclosure.h"
 
@@ -59,9 +58,15 @@ class Dispatcher::Lane {
     wake_.notify_one();
   }
 
-  std::size_t Depth() const {
+  Dispatcher::LaneState State() const {
     std::lock_guard lock(mutex_);
-    return queue_.size();
+    Dispatcher::LaneState state;
+    state.depth = queue_.size();
+    v1::OutboxItem oldest;
+    if (!queue_.empty() && oldest.ParseFromString(queue_.front().item_bytes)) {
+      state.oldest_enqueued_at = FromTimestamp(oldest.enqueued_at());
+    }
+    return state;
   }
 
  private:
@@ -99,8 +104,8 @@ class Dispatcher::Lane {
         continue;
       }
       if (result.kind == DeliveryResult::Kind::kPermanentFailure) {
-        spdlog::error("connector {}: event #{} of case {} cannot be delivered: {}", name_, item->event().sequence(),
-                      item->event().case_id(), result.error);
+        spdlog::error("connector {}: event #{} of case {} cannot be delivered: {}", name_,
+                      item->event().sequence(), item->event().case_id(), result.error);
         item->set_last_error(result.error);
         item->set_attempts(item->attempts() + 1);
         (void)store_->UpdateOutbox(key, *item);
@@ -160,8 +165,10 @@ class Dispatcher::Lane {
   std::thread thread_;
 };
 
-Result<std::unique_ptr<Dispatcher>> Dispatcher::Create(const v1::BrokerConfig& config, store::Store* store,
-                                                       const Registry& registry, Forwarded forwarded) {
+Result<std::unique_ptr<Dispatcher>> Dispatcher::Create(const v1::BrokerConfig& config,
+                                                       store::Store* store,
+                                                       const Registry& registry,
+                                                       Forwarded forwarded) {
   std::unique_ptr<Dispatcher> dispatcher(new Dispatcher());
   dispatcher->store_ = store;
   std::map<std::string, v1::Contract> contracts;
@@ -175,8 +182,8 @@ Result<std::unique_ptr<Dispatcher>> Dispatcher::Create(const v1::BrokerConfig& c
     }
     auto connector = factory->Create(connector_config, context);
     if (!connector.ok()) {
-      return Status::InvalidArgument("connector '" + connector_config.name() + "': " +
-                                     connector.status().message());
+      return Status::InvalidArgument("connector '" + connector_config.name() +
+                                     "': " + connector.status().message());
     }
     dispatcher->lanes_[connector_config.name()] = std::make_unique<Lane>(
         connector_config.name(), std::move(*connector), store, contracts, forwarded);
@@ -209,10 +216,10 @@ void Dispatcher::Stop() {
   for (auto& [name, lane] : lanes_) lane->Stop();
 }
 
-std::map<std::string, std::size_t> Dispatcher::Depths() const {
-  std::map<std::string, std::size_t> depths;
-  for (const auto& [name, lane] : lanes_) depths[name] = lane->Depth();
-  return depths;
+std::map<std::string, Dispatcher::LaneState> Dispatcher::Lanes() const {
+  std::map<std::string, LaneState> states;
+  for (const auto& [name, lane] : lanes_) states[name] = lane->State();
+  return states;
 }
 
 }  // namespace bridgeline::connectors

@@ -24,8 +24,9 @@ class Dispatcher {
  public:
   // Called from a lane when a case's escalation reached one of its contract's connectors. The
   // callee removes the outbox entry `outbox_key` together with recording the forwarding.
-  using Forwarded = std::function<void(const std::string& case_id, const std::string& connector,
-                                       const std::string& remote_ref, const std::string& outbox_key)>;
+  using Forwarded =
+      std::function<void(const std::string& case_id, const std::string& connector,
+                         const std::string& remote_ref, const std::string& outbox_key)>;
 
   // Builds every configured connector through the registry.
   static Result<std::unique_ptr<Dispatcher>> Create(const bridgeline::v1::BrokerConfig& config,
@@ -40,8 +41,12 @@ class Dispatcher {
   // Stops the lanes after the delivery in flight; undelivered entries stay in the store.
   void Stop();
 
-  // Entries waiting, per connector.
-  std::map<std::string, std::size_t> Depths() const;
+  struct LaneState {
+    std::size_t depth = 0;          // entries waiting, the one in delivery included
+    TimeMs oldest_enqueued_at = 0;  // when the oldest of them was committed; 0 when none wait
+  };
+  // Per connector.
+  std::map<std::string, LaneState> Lanes() const;
 
  private:
   class Lane;

@@ -23,5 +23,7 @@ void StoreBenchmarks();
 // With `running_port`, only drives an already running broker there (for profiling it).
 void HttpBenchmarks(unsigned short running_port = 0);
 void SimulateBenchmarks();
+// Events/s to 10 stream readers while intake runs flat out, and what the readers cost intake.
+void StreamBenchmarks();
 
 }  // namespace bridgeline::bench

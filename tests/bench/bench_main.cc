@@ -44,12 +44,13 @@ int main(int argc, char** argv) {
   unsigned short port = 0;
   app.add_option("--port", port,
                  "http: drive a broker already running on this loopback port, for 20 s");
-  app.add_option("--only", only, "Run one group: engine, store, http, simulate");
+  app.add_option("--only", only, "Run one group: engine, store, http, stream, simulate");
   CLI11_PARSE(app, argc, argv);
   std::cout << "| benchmark | figure |\n| --- | --- |\n";
   if (only.empty() || only == "engine") bridgeline::bench::EngineBenchmarks();
   if (only.empty() || only == "store") bridgeline::bench::StoreBenchmarks();
   if (only.empty() || only == "http") bridgeline::bench::HttpBenchmarks(port);
+  if (only.empty() || only == "stream") bridgeline::bench::StreamBenchmarks();
   if (only.empty() || only == "simulate") bridgeline::bench::SimulateBenchmarks();
   return 0;
 }

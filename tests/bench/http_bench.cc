@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -24,6 +25,7 @@
 #include <thread>
 
 #include "broker/http/client.h"
+#include "broker/ops/tail.h"
 #include "tests/bench/bench.h"
 #include "tests/support/broker_process.h"
 
@@ -342,6 +344,158 @@ void HttpBenchmarks(unsigned short running_port) {
   Row("Alertmanager new alerts, open loop at 5,000/s, 32 connections", peer_steady);
   std::cout << fmt::format("| Bridgeline / Alertmanager, best sustained rate | {:.2f} |\n",
                            bridgeline_rate / std::max(1.0, peer.Rate()));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace bridgeline::bench
+
+namespace bridgeline::bench {
+
+namespace {
+
+// The broker's newest log sequence, from its metrics.
+std::uint64_t LogSequence(unsigned short port) {
+  http::HttpClient client("127.0.0.1", port);
+  auto metrics =
+      client.Request("GET", "/metrics", "", {{"Authorization", "Bearer demo-ops-token"}});
+  auto at = metrics.body.find("\nbridgeline_log_sequence ");
+  return at == std::string::npos ? 0 : std::stoull(metrics.body.substr(at + 25));
+}
+
+// A stream reader on its own thread: counts events and remembers the last id and when it came.
+class StreamReader {
+ public:
+  StreamReader(unsigned short port, std::uint64_t after) {
+    thread_ = std::thread([this, port, after] {
+      http::HttpClient client("127.0.0.1", port, std::chrono::seconds(60));
+      ops::SseParser parser;
+      client.Stream("/v1/stream?after=" + std::to_string(after),
+                    {{"Authorization", "Bearer demo-ops-token"}}, [&](std::string_view data) {
+                      parser.Feed(data, [&](const ops::SseEvent& event) {
+                        if (event.event == "close") closed_ = true;
+                        if (event.id.empty() || event.event == "close") return;
+                        ++events_;
+                        last_ = std::stoull(event.id);
+                        last_at_ = Clock::now();
+                      });
+                      return !stop_;
+                    });
+    });
+  }
+  ~StreamReader() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::uint64_t events() const { return events_; }
+  std::uint64_t last() const { return last_; }
+  Clock::time_point last_at() const { return last_at_; }
+  bool closed() const { return closed_; }
+
+ private:
+  std::atomic<std::uint64_t> events_{0}, last_{0};
+  std::atomic<Clock::time_point> last_at_{};
+  std::atomic<bool> stop_{false}, closed_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+void StreamBenchmarks() {
+  using testing::BrokerProcess;
+  const std::string dir = BrokerProcess::TempDir("stream-bench");
+  const std::string config =
+      BrokerProcess::ConfigVariant(BrokerProcess::ExampleConfig(), dir,
+                                   {{"rate_limit: { requests_per_second: 1000, burst: 2000 }",
+                                     "rate_limit: { requests_per_second: 0 }"}});
+  constexpr auto kDuration = std::chrono::seconds(5);
+  constexpr int kReaders = 10, kConnections = 64;
+  BrokerProcess broker(config, dir + "/data");
+  LoadGenerator(broker.port(), 8, std::nullopt, std::chrono::seconds(1), Escalations("warm")).Run();
+
+  auto alone =
+      LoadGenerator(broker.port(), kConnections, std::nullopt, kDuration, Escalations("alone"))
+          .Run();
+  Row(fmt::format("HTTP escalations, {} connections, no stream reader", kConnections), alone);
+
+  // The connectors forward what was escalated; wait for the log to settle.
+  auto settle = [&] {
+    std::uint64_t sequence = LogSequence(broker.port());
+    for (int i = 0; i < 600; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      std::uint64_t now = LogSequence(broker.port());
+      if (now == sequence) break;
+      sequence = now;
+    }
+    return sequence;
+  };
+  const std::uint64_t start_sequence = settle();
+  std::vector<std::unique_ptr<StreamReader>> readers;
+  for (int i = 0; i < kReaders; ++i)
+    readers.push_back(std::make_unique<StreamReader>(broker.port(), start_sequence));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto watched =
+      LoadGenerator(broker.port(), kConnections, std::nullopt, kDuration, Escalations("watched"))
+          .Run();
+  Row(fmt::format("HTTP escalations, {} connections, {} stream readers following", kConnections,
+                  kReaders),
+      watched);
+  const std::uint64_t intake_end = LogSequence(broker.port());
+  std::uint64_t delivered_live = 0, worst_lag = 0;
+  for (const auto& reader : readers) {
+    delivered_live += reader->events();
+    worst_lag = std::max(worst_lag, intake_end - std::min(intake_end, reader->last()));
+  }
+  std::cout << fmt::format("| Stream: events committed while intake ran ({} s) | {} ({:.0f}/s) |\n",
+                           kDuration.count(), intake_end - start_sequence,
+                           (intake_end - start_sequence) / static_cast<double>(kDuration.count()));
+  std::cout << fmt::format(
+      "| Stream: events/s delivered to the {} readers together, live | {:.0f} |\n", kReaders,
+      delivered_live / static_cast<double>(kDuration.count()));
+  std::cout << fmt::format(
+      "| Stream: furthest a reader was behind the log when intake stopped | {} events |\n",
+      worst_lag);
+  std::cout << fmt::format("| Stream: intake with {} readers / without | {:.2f} |\n", kReaders,
+                           watched.Rate() / std::max(1.0, alone.Rate()));
+
+  const std::uint64_t end_sequence = settle();
+  for (int i = 0; i < 600; ++i) {
+    if (std::all_of(readers.begin(), readers.end(),
+                    [&](const auto& r) { return r->last() >= end_sequence; }))
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  int complete = 0, closed = 0;
+  for (const auto& reader : readers) {
+    complete += reader->events() == end_sequence - start_sequence && reader->last() == end_sequence;
+    closed += reader->closed();
+  }
+  std::cout << fmt::format(
+      "| Stream: readers that got every event once ({} events) | {} of {} ({} closed as too slow) "
+      "|\n",
+      end_sequence - start_sequence, complete, kReaders, closed);
+  readers.clear();
+
+  // Replay: the same readers catching up on the whole log at once, from the store.
+  const auto replay_started = Clock::now();
+  for (int i = 0; i < kReaders; ++i)
+    readers.push_back(std::make_unique<StreamReader>(broker.port(), 0));
+  for (int i = 0; i < 1200; ++i) {
+    if (std::all_of(readers.begin(), readers.end(),
+                    [&](const auto& r) { return r->last() >= end_sequence; }))
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  double replay_seconds = 0;
+  for (const auto& reader : readers) {
+    replay_seconds = std::max(
+        replay_seconds, std::chrono::duration<double>(reader->last_at() - replay_started).count());
+  }
+  std::cout << fmt::format(
+      "| Stream: {} readers replaying all {} events from the store at once | {:.2f} s, {:.0f} "
+      "events/s together |\n",
+      kReaders, end_sequence, replay_seconds,
+      kReaders * end_sequence / std::max(replay_seconds, 1e-9));
+  readers.clear();
   std::filesystem::remove_all(dir);
 }
 

@@ -1,6 +1,7 @@
 #include "broker/common/json.h"
 
 #include <google/protobuf/duration.pb.h>
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -155,4 +156,30 @@ TEST_CASE("JSON parses into a message, and errors name the field", "[json]") {
   auto wrong = bridgeline::JsonToMessage(R"({"customer":{"id":5}})", &request);
   CHECK_FALSE(wrong.ok());
   CHECK_THAT(wrong.message(), Catch::Contains("customer"));
+}
+
+TEST_CASE("text becomes a JSON string that parses back to the same text", "[json]") {
+  auto quoted = [](std::string_view text) {
+    std::string out;
+    bridgeline::AppendJsonString(text, &out);
+    return out;
+  };
+  CHECK(quoted("plain") == "\"plain\"");
+  CHECK(quoted("a \"b\" \\ c\nd\te\x01") == R"("a \"b\" \\ c\nd\te\u0001")");
+  CHECK(quoted("Zoë 日本 😀") == "\"Zoë 日本 😀\"");
+  SECTION("bytes that are not UTF-8 become U+FFFD, so the line stays valid JSON") {
+    CHECK(quoted("a\xff"
+                 "b") ==
+          "\"a\xEF\xBF\xBD"
+          "b\"");
+    CHECK(quoted("\xC0\xAF") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");                  // an overlong '/'
+    CHECK(quoted("\xED\xA0\x80") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // a surrogate
+    CHECK(quoted("cut \xE6\x97") == "\"cut \xEF\xBF\xBD\xEF\xBF\xBD\"");
+  }
+  SECTION("round trip through protobuf's parser") {
+    google::protobuf::Value value;
+    const std::string text = "line\none \"two\" \\ \x1f end";
+    REQUIRE(bridgeline::JsonToMessage(quoted(text), &value).ok());
+    CHECK(value.string_value() == text);
+  }
 }

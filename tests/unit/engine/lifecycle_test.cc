@@ -89,14 +89,15 @@ TEST_CASE("each event is accepted only from its statuses and its side", "[engine
   };
   // clang-format on
   for (const Row& row : rows) {
-    DYNAMIC_SECTION(v1::CaseStatus_Name(row.from) << " + " << T::Value_Name(row.type) << " by "
-                                                   << v1::Side_Name(row.side)) {
+    DYNAMIC_SECTION(v1::CaseStatus_Name(row.from)
+                    << " + " << T::Value_Name(row.type) << " by " << v1::Side_Name(row.side)) {
       Engine engine(TestRules());
       TimeMs now = kStart;
       std::string id = CaseIn(engine, row.from, &now);
       const v1::Case before = *engine.Find(id);
-      auto outcome = engine.Handle(id, Event(row.type, "note", "reason"),
-                                   row.side == v1::CLIENT ? Client() : Outsourcer(), now + kMinuteMs);
+      auto outcome =
+          engine.Handle(id, Event(row.type, "note", "reason"),
+                        row.side == v1::CLIENT ? Client() : Outsourcer(), now + kMinuteMs);
       if (row.accepted) {
         INFO(outcome.status().ToString());
         REQUIRE(outcome.ok());
@@ -153,7 +154,8 @@ TEST_CASE("refusals say why, with the right kind of error", "[engine][lifecycle]
   }
 }
 
-TEST_CASE("confirm closes the case and takes it out of memory; reopen sends it back", "[engine][lifecycle]") {
+TEST_CASE("confirm closes the case and takes it out of memory; reopen sends it back",
+          "[engine][lifecycle]") {
   Engine engine(TestRules());
   TimeMs now = kStart;
   SECTION("confirm") {
@@ -172,7 +174,8 @@ TEST_CASE("confirm closes the case and takes it out of memory; reopen sends it b
   }
   SECTION("reopen") {
     std::string id = CaseIn(engine, v1::RESOLVED, &now);
-    auto reopened = engine.Handle(id, Event(T::reopen, "still failing"), Outsourcer(), now + kMinuteMs);
+    auto reopened =
+        engine.Handle(id, Event(T::reopen, "still failing"), Outsourcer(), now + kMinuteMs);
     REQUIRE(reopened.ok());
     CHECK(reopened->state.status() == v1::REOPENED);
     CHECK(reopened->state.waiting_on() == v1::CLIENT);
@@ -196,7 +199,8 @@ TEST_CASE("every event carries the actor and time and the case's version", "[eng
   CHECK(comment->events[0].status() == v1::ACKNOWLEDGED);
 }
 
-TEST_CASE("events go to the contract's connectors, never back to where they came from", "[engine][lifecycle]") {
+TEST_CASE("events go to the contract's connectors, never back to where they came from",
+          "[engine][lifecycle]") {
   Engine engine(TestRules());
   auto created = engine.Escalate(Escalation(), Outsourcer(), kStart);
   REQUIRE(created->deliveries.size() == 1);
@@ -206,4 +210,43 @@ TEST_CASE("events go to the contract's connectors, never back to where they came
   CHECK(forwarded->deliveries.empty());
   CHECK(forwarded->state.status() == v1::FORWARDED);
   CHECK_FALSE(engine.Forwarded(created->state.id(), "acme-desk-sync", "R-1", kStart + 2).ok());
+}
+
+TEST_CASE("events carry the case's context for the log, and open cases are counted",
+          "[engine][lifecycle]") {
+  Engine engine(TestRules());
+  TimeMs now = kStart;
+  auto created = engine.Escalate(Escalation(), Outsourcer(), now);
+  REQUIRE(created.ok());
+  const v1::Event& escalated = created->events.front();
+  CHECK(escalated.context().contract() == "acme");
+  CHECK(escalated.context().priority() == created->state.priority());
+  CHECK(escalated.context().owner() == created->state.owner());
+  CHECK(escalated.context().waiting_on() == v1::CLIENT);
+  REQUIRE(escalated.context().clocks_size() >= 2);
+  CHECK(escalated.context().clocks(0).due_at().seconds() > 0);
+  CHECK(engine.open_counts()[v1::NEW][created->state.priority()] == 1);
+
+  std::string id = created->state.id();
+  REQUIRE(engine.Forwarded(id, "acme-desk-sync", "REMOTE-1", now += kMinuteMs).ok());
+  CHECK(engine.open_counts()[v1::NEW][created->state.priority()] == 0);
+  CHECK(engine.open_counts()[v1::FORWARDED][created->state.priority()] == 1);
+  REQUIRE(engine.Handle(id, Event(T::acknowledge), Client(), now += kMinuteMs).ok());
+  CHECK(engine.open_counts()[v1::FORWARDED][created->state.priority()] == 0);
+  CHECK(engine.open_counts()[v1::ACKNOWLEDGED][created->state.priority()] == 1);
+  REQUIRE(engine.Handle(id, Event(T::resolve), Client(), now += kMinuteMs).ok());
+  REQUIRE(engine.Handle(id, Event(T::confirm), Outsourcer(), now += kMinuteMs).ok());
+  std::int64_t open = 0;
+  for (const auto& by_priority : engine.open_counts()) {
+    for (auto count : by_priority) open += count;
+  }
+  CHECK(open == 0);
+
+  SECTION("the simulator turns the context off") {
+    Engine quiet(TestRules());
+    quiet.set_event_context(false);
+    auto outcome = quiet.Escalate(Escalation(), Outsourcer(), now);
+    REQUIRE(outcome.ok());
+    CHECK_FALSE(outcome->events.front().has_context());
+  }
 }
