@@ -27,6 +27,7 @@
 #include "broker/http/client.h"
 #include "broker/ops/tail.h"
 #include "tests/bench/bench.h"
+#include "tests/support/api.h"
 #include "tests/support/broker_process.h"
 
 namespace bridgeline::bench {
@@ -353,13 +354,8 @@ namespace bridgeline::bench {
 
 namespace {
 
-// The broker's newest log sequence, from its metrics.
 std::uint64_t LogSequence(unsigned short port) {
-  http::HttpClient client("127.0.0.1", port);
-  auto metrics =
-      client.Request("GET", "/metrics", "", {{"Authorization", "Bearer demo-ops-token"}});
-  auto at = metrics.body.find("\nbridgeline_log_sequence ");
-  return at == std::string::npos ? 0 : std::stoull(metrics.body.substr(at + 25));
+  return static_cast<std::uint64_t>(testing::MetricValue(port, "bridgeline_log_sequence"));
 }
 
 // A stream reader on its own thread: counts events and remembers the last id and when it came.

@@ -61,14 +61,8 @@ void Escalate(unsigned short port, int writers, int per_writer, const std::strin
   REQUIRE(failed == 0);
 }
 
-// The broker's newest log sequence, from its metrics.
 std::uint64_t LogSequence(unsigned short port) {
-  HttpClient client("127.0.0.1", port);
-  auto response = client.Request("GET", "/metrics", "", kOps);
-  REQUIRE(response.status == 200);
-  auto at = response.body.find("\nbridgeline_log_sequence ");
-  REQUIRE(at != std::string::npos);
-  return std::stoull(response.body.substr(at + 25));
+  return static_cast<std::uint64_t>(bridgeline::testing::MetricValue(port, "bridgeline_log_sequence"));
 }
 
 void AwaitLogSequence(unsigned short port, std::uint64_t sequence) {

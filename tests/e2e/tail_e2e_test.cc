@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "broker/http/client.h"
+#include "tests/support/api.h"
 #include "tests/support/broker_process.h"
 
 namespace {

@@ -53,4 +53,13 @@ std::pair<int, std::string> RunBridgeline(const std::string& arguments) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
+double MetricValue(unsigned short port, const std::string& series) {
+  http::HttpClient client("127.0.0.1", port);
+  auto metrics = client.Request("GET", "/metrics", "", {{"Authorization", "Bearer demo-ops-token"}});
+  if (metrics.status != 200) return -1;
+  auto at = metrics.body.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(metrics.body.substr(at + series.size() + 2));
+}
+
 }  // namespace bridgeline::testing

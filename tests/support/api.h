@@ -23,6 +23,10 @@ std::string ProblemField(const http::HttpResponse& response, const std::string& 
 std::vector<bridgeline::v1::CaseView> ListAllCases(
     http::HttpClient& client, const std::map<std::string, std::string>& headers, bool* ok);
 
+// A gauge or counter without labels from the broker's GET /metrics (ops token): the
+// `bridgeline_log_sequence`, say; -1 when the broker does not answer or has no such series.
+double MetricValue(unsigned short port, const std::string& series);
+
 // Runs the bridgeline binary with `arguments` (standard error joined to output): exit status
 // and output.
 std::pair<int, std::string> RunBridgeline(const std::string& arguments);
