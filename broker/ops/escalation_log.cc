@@ -4,9 +4,12 @@
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
+#include <charconv>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 
 namespace bridgeline::ops {
 
@@ -51,11 +54,40 @@ Status EscalationLog::Start() {
     std::lock_guard lock(mutex_);
     head_ = store_->last_sequence();
   }
+  if (file_) BRIDGELINE_RETURN_IF_ERROR(CatchUpFile());
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "bl-log");
     Run();
   });
   return Status::Ok();
+}
+
+// The file is written after the commit, so a crash can leave its last lines out: write what the
+// store has past the file's last line, so that the file, too, misses nothing.
+Status EscalationLog::CatchUpFile() {
+  std::ifstream in(options_.file_path, std::ios::binary | std::ios::ate);
+  if (!in || in.tellg() <= 0) return Status::Ok();  // a new file starts with the next event
+  const std::streamoff size = in.tellg();
+  const std::streamoff tail = std::min<std::streamoff>(size, 64 * 1024);
+  std::string end(static_cast<std::size_t>(tail), '\0');
+  in.seekg(size - tail);
+  in.read(end.data(), tail);
+  constexpr std::string_view kSequence = "\"sequence\":";
+  auto at = end.rfind(kSequence);
+  if (at == std::string::npos) return Status::Ok();
+  std::uint64_t last = 0;
+  const char* digits = end.data() + at + kSequence.size();
+  std::from_chars(digits, end.data() + end.size(), last);
+  std::uint64_t written = 0;
+  Status read = store_->ForEachLogEntry(last, [&](const v1::Event& event) {
+    file_->info(MakeLogRecord(event).line);
+    ++written;
+    return true;
+  });
+  file_->flush();
+  if (written > 0)
+    spdlog::info("escalation log: wrote {} event(s) the file missed after #{}", written, last);
+  return read;
 }
 
 void EscalationLog::CloseReaders() {
@@ -183,7 +215,12 @@ bool EscalationLog::FromWindow(std::uint64_t after, const LogFilter& filter, std
   if (after + 1 < first || after >= head_) return false;
   batch->kind = LogBatch::Kind::kRecords;
   batch->from_history = false;
-  std::size_t index = after + 1 - first;
+  // Sequences in the window ascend; found by search, not by arithmetic, so that an event the
+  // log could not decode (and skipped) cannot shift a reader.
+  auto from = std::upper_bound(
+      window_.begin(), window_.end(), after,
+      [](std::uint64_t sequence, const auto& record) { return sequence < record->sequence; });
+  std::size_t index = static_cast<std::size_t>(from - window_.begin());
   std::size_t scanned = 0;
   batch->last = after;
   for (; index < window_.size() && batch->records.size() < max && scanned < kMaxScan;

@@ -95,6 +95,7 @@ class EscalationLog {
     TimeMs heartbeat_at;  // steady clock
   };
   void Run();
+  Status CatchUpFile();
   void Append(std::vector<std::shared_ptr<const LogRecord>> records);
   // Under mutex_: the batch a reader at `after` gets from the window, or nothing when there is
   // nothing new. kTooSlow / history are decided by the caller.

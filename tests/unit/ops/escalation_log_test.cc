@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <numeric>
 #include <random>
 
 namespace {
@@ -138,6 +139,40 @@ TEST_CASE("the escalation log serves readers from its window, the store and live
     CHECK(log.escalations().Get({"odd"}) == 15);
   }
   log.Stop();
+  store->reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("after a crash the file gets the lines it missed from the store") {
+  const std::string dir = FreshDir("escalation-file");
+  auto store = store::Store::Open(dir + "/db");
+  REQUIRE(store.ok());
+  ops::EscalationLogOptions options;
+  options.file_path = dir + "/escalation.log";
+  {
+    ops::EscalationLog log(options, store->get());
+    REQUIRE(log.Start().ok());
+    log.Publish(Commit(**store, 5, 1));
+    log.Stop();
+  }
+  Commit(**store, 4, 6);  // committed, then the process died before the log thread wrote them
+  {
+    ops::EscalationLog log(options, store->get());
+    REQUIRE(log.Start().ok());
+    log.Publish(Commit(**store, 2, 10));
+    log.Stop();
+  }
+  std::ifstream file(options.file_path);
+  std::string line;
+  std::vector<std::uint64_t> sequences;
+  while (std::getline(file, line)) {
+    auto at = line.find("\"sequence\":");
+    REQUIRE(at != std::string::npos);
+    sequences.push_back(std::stoull(line.substr(at + 11)));
+  }
+  std::vector<std::uint64_t> expected(11);
+  std::iota(expected.begin(), expected.end(), 1);
+  CHECK(sequences == expected);
   store->reset();
   std::filesystem::remove_all(dir);
 }
