@@ -180,6 +180,9 @@ void Api::Handle(Request&& request, Respond unobserved) {
     if (method != bhttp::verb::get) return method_not_allowed("GET");
     if (!ready_)
       return respond(Problem(503, "not-ready", "Not ready", "recovery has not finished"));
+    // Ready means able to take writes: a nearly full disk takes the broker out of rotation.
+    if (Status writable = store_->Writable(); !writable.ok())
+      return respond(Problem(503, "not-ready", "Not ready", writable.message()));
     Response response{bhttp::status::ok, 11};
     response.set(bhttp::field::content_type, "application/json");
     response.body() = "{\"status\":\"ready\"}\n";

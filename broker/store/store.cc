@@ -157,7 +157,7 @@ void Store::CloseDatabase() {
 
 Store::~Store() { CloseDatabase(); }
 
-Status Store::ReadyToWrite() {
+Status Store::CheckFreeSpace() const {
   if (min_free_bytes_ > 0) {
     std::error_code error;
     auto space = std::filesystem::space(dir_, error);
@@ -168,6 +168,18 @@ Status Store::ReadyToWrite() {
                                  " MiB); writes resume when space is freed");
     }
   }
+  return Status::Ok();
+}
+
+Status Store::Writable() const {
+  BRIDGELINE_RETURN_IF_ERROR(CheckFreeSpace());
+  if (write_fault_)
+    return Status::Unavailable("storage: the last write failed; the next one reopens the database");
+  return Status::Ok();
+}
+
+Status Store::ReadyToWrite() {
+  BRIDGELINE_RETURN_IF_ERROR(CheckFreeSpace());
   if (!write_fault_) return Status::Ok();
   std::unique_lock exclusive(reopen_mutex_);
   if (!write_fault_) return Status::Ok();  // another writer reopened it meanwhile

@@ -110,6 +110,10 @@ class Store {
   Result<std::optional<bridgeline::v1::IdempotencyRecord>> GetIdempotency(
       const std::string& organization, const std::string& key);
 
+  // Whether a write would be accepted now: enough free space and no write fault pending.
+  // Cheap (one statfs); for /readyz.
+  Status Writable() const;
+
   std::uint64_t next_case_number() const { return next_case_number_; }
   std::uint64_t last_sequence() const { return last_sequence_; }
 
@@ -127,6 +131,7 @@ class Store {
   Store() = default;
   Status OpenDatabase();
   void CloseDatabase();
+  Status CheckFreeSpace() const;
   // Before a write: refuses it while the disk is nearly full, and after a failed write reopens
   // the database (RocksDB replays its WAL) rather than write through a writer that failed.
   Status ReadyToWrite();

@@ -118,7 +118,10 @@ void FullDiskScenario(std::uint64_t min_free_bytes) {
     CHECK(again.status == 503);
     refused.insert("still-full");
     CHECK(client.Request("GET", "/v1/escalations/BL-1", {}, kOps).status == 200);
-    CHECK(client.Request("GET", "/readyz").status == 200);
+    auto not_ready = client.Request("GET", "/readyz");
+    CHECK(not_ready.status == 503);  // not able to write: out of rotation, reads still served
+    CHECK_THAT(not_ready.body, Catch::Contains("storage.min_free_bytes"));
+    CHECK(client.Request("GET", "/healthz").status == 200);
     auto tickets = Tickets(client);
     for (const auto& ticket : refused) CHECK(tickets.count(ticket) == 0);  // nothing partial
 
@@ -134,6 +137,7 @@ void FullDiskScenario(std::uint64_t min_free_bytes) {
       if (resumed != 201) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     REQUIRE(resumed == 201);
+    CHECK(client.Request("GET", "/readyz").status == 200);
     broker.Kill();
   }
   // After a crash, exactly what was answered is there.
