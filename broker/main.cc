@@ -187,23 +187,7 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
     return 1;
   }
   api.ServeStream(&escalation_log, static_cast<int>(log_config.stream().max_readers()));
-  api.AddMetrics([&dispatcher](ops::Exposition* out) {
-    const auto lanes = (*dispatcher)->Lanes();
-    const TimeMs now = WallClockNow();
-    out->Family("bridgeline_outbox_depth", "gauge", "Deliveries waiting, by connector.");
-    for (const auto& [name, lane] : lanes) {
-      out->Sample("bridgeline_outbox_depth", {{"connector", name}},
-                  static_cast<double>(lane.depth));
-    }
-    out->Family("bridgeline_outbox_oldest_age_seconds", "gauge",
-                "Age of the oldest delivery waiting, by connector (0 when none waits).");
-    for (const auto& [name, lane] : lanes) {
-      const double age =
-          lane.depth == 0 ? 0 : static_cast<double>(now - lane.oldest_enqueued_at) / 1000.0;
-      out->Sample("bridgeline_outbox_oldest_age_seconds", {{"connector", name}},
-                  std::max(0.0, age));
-    }
-  });
+  api.AddMetrics([&dispatcher](ops::Exposition* out) { (*dispatcher)->WriteMetrics(out); });
   broker.Start(
       [&dispatcher](std::vector<store::OutboxEntry> entries) {
         (*dispatcher)->Enqueue(std::move(entries));

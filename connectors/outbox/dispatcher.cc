@@ -222,4 +222,20 @@ std::map<std::string, Dispatcher::LaneState> Dispatcher::Lanes() const {
   return states;
 }
 
+void Dispatcher::WriteMetrics(ops::Exposition* out) const {
+  const auto lanes = Lanes();
+  const TimeMs now = WallClockNow();
+  out->Family("bridgeline_outbox_depth", "gauge", "Deliveries waiting, by connector.");
+  for (const auto& [name, lane] : lanes) {
+    out->Sample("bridgeline_outbox_depth", {{"connector", name}}, static_cast<double>(lane.depth));
+  }
+  out->Family("bridgeline_outbox_oldest_age_seconds", "gauge",
+              "Age of the oldest delivery waiting, by connector (0 when none waits).");
+  for (const auto& [name, lane] : lanes) {
+    const double age =
+        lane.depth == 0 ? 0 : static_cast<double>(now - lane.oldest_enqueued_at) / 1000.0;
+    out->Sample("bridgeline_outbox_oldest_age_seconds", {{"connector", name}}, std::max(0.0, age));
+  }
+}
+
 }  // namespace bridgeline::connectors

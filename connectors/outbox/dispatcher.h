@@ -15,6 +15,7 @@
 
 #include "bridgeline/v1/config.pb.h"
 #include "broker/common/status.h"
+#include "broker/ops/metrics.h"
 #include "broker/store/store.h"
 #include "connectors/registry/registry.h"
 
@@ -47,6 +48,8 @@ class Dispatcher {
   };
   // Per connector.
   std::map<std::string, LaneState> Lanes() const;
+  // Outbox depth and oldest age per connector, for GET /metrics.
+  void WriteMetrics(ops::Exposition* out) const;
 
  private:
   class Lane;
