@@ -64,17 +64,26 @@ std::optional<LoadedRules> LoadRulesOrReport(const std::string& path, const char
   return LoadedRules{std::move(*config), std::move(*rules)};
 }
 
-// A client of the running broker named by `url` (http://127.0.0.1:8080); nullptr after saying
-// why the URL is not one.
-std::unique_ptr<http::HttpClient> BrokerClient(const char* command, const std::string& url,
-                                               std::chrono::seconds timeout) {
+// Where the running broker named by `url` (http://127.0.0.1:8080) listens; nullopt after
+// saying why the URL is not one.
+std::optional<std::pair<std::string, unsigned short>> BrokerAddress(const char* command,
+                                                                    const std::string& url) {
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed || parsed->host().empty()) {
     std::cerr << command << ": '" << url << "' is not a URL such as http://127.0.0.1:8080\n";
-    return nullptr;
+    return std::nullopt;
   }
-  unsigned short port = parsed->has_port() ? parsed->port_number() : 80;
-  return std::make_unique<http::HttpClient>(std::string(parsed->host()), port, timeout);
+  return std::make_pair(
+      std::string(parsed->host()),
+      static_cast<unsigned short>(parsed->has_port() ? parsed->port_number() : 80));
+}
+
+// A client of the running broker named by `url`; nullptr after saying why the URL is not one.
+std::unique_ptr<http::HttpClient> BrokerClient(const char* command, const std::string& url,
+                                               std::chrono::seconds timeout) {
+  auto address = BrokerAddress(command, url);
+  if (!address) return nullptr;
+  return std::make_unique<http::HttpClient>(address->first, address->second, timeout);
 }
 
 // Says why the broker did not give the answer hoped for: its status and body, or the error.
@@ -373,13 +382,10 @@ int Simulate(const std::string& config_path, const std::string& scenario_path,
 }
 
 int Tail(const std::string& url, ops::TailOptions options, const std::string& color) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed || parsed->host().empty()) {
-    std::cerr << "tail: '" << url << "' is not a URL such as http://127.0.0.1:8080\n";
-    return 2;
-  }
-  options.host = std::string(parsed->host());
-  options.port = parsed->has_port() ? parsed->port_number() : 80;
+  auto address = BrokerAddress("tail", url);
+  if (!address) return 2;
+  options.host = address->first;
+  options.port = address->second;
   options.color = color == "always" || (color == "auto" && ::isatty(STDOUT_FILENO) &&
                                         std::getenv("NO_COLOR") == nullptr);
   std::atomic<bool> stop{false};

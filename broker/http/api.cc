@@ -34,23 +34,28 @@ constexpr std::size_t kMaxIdempotencyKey = 255;
 
 std::string Sha256Hex(std::string_view text) { return config::HashToken(text); }
 
-// The route a request target names, for metrics: case ids become {id}, so series stay few.
+// The routes metrics count requests by: case ids fold into {id}, so series stay few.
+constexpr const char* kCaseRoute = "/v1/escalations/{id}";
+constexpr const char* kCaseEventsRoute = "/v1/escalations/{id}/events";
+constexpr const char* kOtherRoute = "other";
+constexpr const char* kRoutes[] = {
+    "/healthz",         "/readyz",          "/metrics", "/v1/escalations", "/v1/stream",
+    "/v1/reports/kpis", "/v1/admin/backup", kCaseRoute, kCaseEventsRoute,  kOtherRoute};
+
+// The route a request target names.
 const char* RouteOf(std::string_view target) {
   target = target.substr(0, target.find('?'));
-  static const char* const kFixed[] = {"/healthz",        "/readyz",    "/metrics",
-                                       "/v1/escalations", "/v1/stream", "/v1/reports/kpis",
-                                       "/v1/admin/backup"};
-  for (const char* route : kFixed) {
+  for (const char* route : kRoutes) {
     if (target == route) return route;
   }
   constexpr std::string_view kCases = "/v1/escalations/";
   if (target.substr(0, kCases.size()) == kCases) {
     auto rest = target.substr(kCases.size());
     auto slash = rest.find('/');
-    if (slash == std::string_view::npos) return "/v1/escalations/{id}";
-    if (rest.substr(slash) == "/events") return "/v1/escalations/{id}/events";
+    if (slash == std::string_view::npos) return kCaseRoute;
+    if (rest.substr(slash) == "/events") return kCaseEventsRoute;
   }
-  return "other";
+  return kOtherRoute;
 }
 
 // Latency buckets in seconds: a commit waits for an fsync (about a millisecond), reports take
@@ -106,11 +111,8 @@ Api::Api(const v1::BrokerConfig& config, std::shared_ptr<const engine::Rules> ru
       callers_by_token_hash_[hash] = Caller{organization.name(), organization.side(), hash};
     }
   }
-  for (const char* route :
-       {"/healthz", "/readyz", "/metrics", "/v1/escalations", "/v1/stream", "/v1/reports/kpis",
-        "/v1/admin/backup", "/v1/escalations/{id}", "/v1/escalations/{id}/events", "other"}) {
+  for (const char* route : kRoutes)
     latency_[route] = std::make_unique<ops::Histogram>(kLatencyBuckets);
-  }
 }
 
 void Api::ServeStream(ops::EscalationLog* log, int max_readers) {

@@ -14,6 +14,18 @@ namespace net = boost::asio;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 
+namespace {
+// The status and the headers (names in lower case) of `message`.
+void TakeHead(const http::response<http::string_body>& message, HttpResponse* response) {
+  response->status = static_cast<int>(message.result_int());
+  for (const auto& field : message) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    response->headers[name] = std::string(field.value());
+  }
+}
+}  // namespace
+
 struct HttpClient::Impl {
   std::string host;
   unsigned short port;
@@ -69,12 +81,7 @@ struct HttpClient::Impl {
       return response;
     }
     auto message = parser.release();
-    response.status = static_cast<int>(message.result_int());
-    for (const auto& field : message) {
-      std::string name(field.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      response.headers[name] = std::string(field.value());
-    }
+    TakeHead(message, &response);
     response.body = std::move(message.body());
     if (!message.keep_alive()) {
       stream.reset();
@@ -157,12 +164,7 @@ HttpResponse HttpClient::Stream(const std::string& target,
     response.error = code.message();
     return response;
   }
-  response.status = static_cast<int>(parser.get().result_int());
-  for (const auto& field : parser.get()) {
-    std::string name(field.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    response.headers[name] = std::string(field.value());
-  }
+  TakeHead(parser.get(), &response);
   if (response.status != 200) {
     code = impl_->RunWithTimeout(
         [&](auto handler) { http::async_read(*impl_->stream, impl_->buffer, parser, handler); });

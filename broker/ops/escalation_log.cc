@@ -135,11 +135,6 @@ std::uint64_t EscalationLog::last_sequence() const {
   return head_;
 }
 
-std::size_t EscalationLog::waiting_readers() const {
-  std::lock_guard lock(mutex_);
-  return waiters_.size();
-}
-
 void EscalationLog::Run() {
   std::vector<std::string> taken;
   while (true) {

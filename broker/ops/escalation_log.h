@@ -84,7 +84,6 @@ class EscalationLog {
   const CounterMap& escalations() const { return escalations_; }        // (contract)
   const CounterMap& clock_warnings() const { return clock_warnings_; }  // (contract, clock)
   const CounterMap& clock_breaches() const { return clock_breaches_; }  // (contract, clock)
-  std::size_t waiting_readers() const;
 
  private:
   struct Waiter {

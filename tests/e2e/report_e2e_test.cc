@@ -29,8 +29,7 @@ const std::map<std::string, std::string> kGlobex = {{"Authorization", "Bearer de
 const std::map<std::string, std::string> kOps = {{"Authorization", "Bearer demo-ops-token"}};
 
 std::string Escalation(const std::string& ticket) {
-  return R"({"contract":"northwind-globex","tier1_ticket_id":")" + ticket +
-         R"(","customer":{"id":"C-)" + ticket + R"("},"severity":"SEV3","subject":"report"})";
+  return bridgeline::testing::EscalationJson(ticket, "SEV3", "report");
 }
 
 std::string ReadFile(const std::string& path) {

@@ -36,9 +36,7 @@ std::string ConfigWithLogging(const std::string& dir, const std::string& logging
 }
 
 std::string Escalation(const std::string& ticket) {
-  return R"({"contract":"northwind-globex","tier1_ticket_id":")" + ticket +
-         R"(","customer":{"id":"C-)" + ticket +
-         R"("},"severity":"SEV2","subject":"Cannot log in"})";
+  return bridgeline::testing::EscalationJson(ticket, "SEV2", "Cannot log in");
 }
 
 // Escalates `per_writer` cases from each of `writers` threads; each escalation logs two events
@@ -62,7 +60,8 @@ void Escalate(unsigned short port, int writers, int per_writer, const std::strin
 }
 
 std::uint64_t LogSequence(unsigned short port) {
-  return static_cast<std::uint64_t>(bridgeline::testing::MetricValue(port, "bridgeline_log_sequence"));
+  return static_cast<std::uint64_t>(
+      bridgeline::testing::MetricValue(port, "bridgeline_log_sequence"));
 }
 
 void AwaitLogSequence(unsigned short port, std::uint64_t sequence) {

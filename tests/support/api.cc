@@ -53,9 +53,17 @@ std::pair<int, std::string> RunBridgeline(const std::string& arguments) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
+std::string EscalationJson(const std::string& ticket, const std::string& severity,
+                           const std::string& subject) {
+  return R"({"contract":"northwind-globex","tier1_ticket_id":")" + ticket +
+         R"(","customer":{"id":"C-)" + ticket + R"("},"severity":")" + severity +
+         R"(","subject":")" + subject + R"("})";
+}
+
 double MetricValue(unsigned short port, const std::string& series) {
   http::HttpClient client("127.0.0.1", port);
-  auto metrics = client.Request("GET", "/metrics", "", {{"Authorization", "Bearer demo-ops-token"}});
+  auto metrics =
+      client.Request("GET", "/metrics", "", {{"Authorization", "Bearer demo-ops-token"}});
   if (metrics.status != 200) return -1;
   auto at = metrics.body.find("\n" + series + " ");
   if (at == std::string::npos) return -1;

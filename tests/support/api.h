@@ -11,6 +11,11 @@
 
 namespace bridgeline::testing {
 
+// The body of a minimal escalation on the example's northwind-globex contract, for customer
+// "C-<ticket>".
+std::string EscalationJson(const std::string& ticket, const std::string& severity,
+                           const std::string& subject);
+
 // Parses JSON from the API into `message`, ignoring fields the message does not have.
 bool ParseJson(const std::string& json, google::protobuf::Message* message);
 
