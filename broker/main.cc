@@ -6,7 +6,10 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/rfc/pchars.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -29,6 +32,7 @@
 #include "broker/service/broker.h"
 #include "broker/simulate/simulator.h"
 #include "broker/store/store.h"
+#include "connectors/inbox/inbox.h"
 #include "connectors/outbox/dispatcher.h"
 #include "connectors/registry/registry.h"
 
@@ -183,7 +187,11 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
     for (auto& thread : io_threads) thread.join();
     return 1;
   }
-  if (Status started_delivery = (*dispatcher)->Start(); !started_delivery.ok()) {
+  // Changes the remote systems make come in under the client's identity; a resent webhook is
+  // applied once for as long as the API remembers an Idempotency-Key.
+  connectors::BrokerInbox inbox(&broker, store->get(),
+                                DurationMsOr(config->server().idempotency_ttl(), 24 * kHourMs));
+  if (Status started_delivery = (*dispatcher)->Start(&inbox); !started_delivery.ok()) {
     spdlog::critical("{}", started_delivery.ToString());
     io.stop();
     for (auto& thread : io_threads) thread.join();
@@ -197,6 +205,7 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   }
   api.ServeStream(&escalation_log, static_cast<int>(log_config.stream().max_readers()));
   api.AddMetrics([&dispatcher](ops::Exposition* out) { (*dispatcher)->WriteMetrics(out); });
+  api.ServeConnectors(dispatcher->get(), &inbox);
   broker.Start(
       [&dispatcher](std::vector<store::OutboxEntry> entries) {
         (*dispatcher)->Enqueue(std::move(entries));
@@ -242,9 +251,10 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
                    std::chrono::steady_clock::now() - drain_started)
                    .count(),
                server.connections(), server.in_flight());
+  // Deliveries in flight finish (and record forwardings) while the broker still commits.
+  (*dispatcher)->Stop();
   broker.Stop();
   escalation_log.Stop();  // after the last commit, so the file has every line
-  (*dispatcher)->Stop();
   for (int i = 0; i < 20 && server.in_flight() > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   io.stop();
@@ -281,6 +291,61 @@ int Backup(const std::string& to, const std::string& url, const std::string& tok
     return 1;
   }
   std::cout << response.body;
+  return 0;
+}
+
+// `dlq list`: the dead letters as a table (or the API's JSON); `dlq replay`: each id again.
+int DeadLetters(const std::string& url, const std::string& token, const std::string& connector,
+                int limit, bool json, const std::vector<std::string>& replay_ids) {
+  auto client = BrokerClient("dlq", url, std::chrono::seconds(30));
+  if (!client) return 2;
+  const std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + token}};
+  if (!replay_ids.empty()) {
+    int failed = 0;
+    for (const auto& id : replay_ids) {
+      std::string target =
+          "/v1/dead-letters/" + boost::urls::encode(id, boost::urls::pchars) + "/replay";
+      auto response = client->Request("POST", target, "", auth);
+      if (response.status != 202) {
+        PrintFailure(("dlq replay " + id).c_str(), response);
+        ++failed;
+      } else {
+        std::cout << "replayed " << id << "\n";
+      }
+    }
+    return failed == 0 ? 0 : 1;
+  }
+  std::string target = "/v1/dead-letters?limit=" + std::to_string(limit);
+  if (!connector.empty())
+    target += "&connector=" + boost::urls::encode(connector, boost::urls::unreserved_chars);
+  auto response = client->Request("GET", target, "", auth);
+  if (response.status != 200) {
+    PrintFailure("dlq list", response);
+    return 1;
+  }
+  if (json) {
+    std::cout << response.body;
+    return 0;
+  }
+  v1::DeadLetterList list;
+  google::protobuf::util::JsonParseOptions lenient;
+  lenient.ignore_unknown_fields = true;  // a newer broker may say more
+  if (Status parsed = JsonToMessage(response.body, &list, lenient); !parsed.ok()) {
+    std::cerr << "dlq list: cannot read the broker's answer: " << parsed.message() << "\n";
+    return 1;
+  }
+  if (list.dead_letters().empty()) {
+    std::cout << "no dead letters\n";
+    return 0;
+  }
+  std::cout << fmt::format("{:<28} {:<12} {:<16} {:>8}  {:<24}  {}\n", "ID", "CASE", "EVENT",
+                           "ATTEMPTS", "DEAD AT", "LAST ERROR");
+  for (const auto& letter : list.dead_letters()) {
+    std::cout << fmt::format("{:<28} {:<12} {:<16} {:>8}  {:<24}  {}\n", letter.id(),
+                             letter.case_id(), v1::EventType::Value_Name(letter.event().type()),
+                             letter.attempts(), FormatUtc(FromTimestamp(letter.dead_at())),
+                             letter.last_error());
+  }
   return 0;
 }
 
@@ -492,7 +557,28 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   tail->add_option("--max-events", tail_options.max_events, "Stop after this many events");
 
+  std::string dlq_url = "http://127.0.0.1:8080", dlq_token = tail_options.token, dlq_connector;
+  int dlq_limit = 50;
+  bool dlq_json = false;
+  std::vector<std::string> dlq_ids;
+  auto* dlq = app.add_subcommand("dlq", "List and replay dead letters (deliveries that failed)");
+  dlq->require_subcommand(1);
+  dlq->add_option("--url", dlq_url, "The running broker")->capture_default_str();
+  dlq->add_option("--token", dlq_token, "An ops token (default: $BRIDGELINE_TOKEN)");
+  auto* dlq_list = dlq->add_subcommand("list", "The dead letters, oldest first");
+  dlq_list->add_option("--connector", dlq_connector, "Only this connector's");
+  dlq_list->add_option("--limit", dlq_limit, "At most this many (1-200)")
+      ->check(CLI::Range(1, 200))
+      ->capture_default_str();
+  dlq_list->add_flag("--json", dlq_json, "The API's JSON instead of a table");
+  auto* dlq_replay = dlq->add_subcommand("replay", "Deliver dead letters again");
+  dlq_replay->add_option("ids", dlq_ids, "Dead letter ids (connector:sequence)")->required();
+
   CLI11_PARSE(app, argc, argv);
+  if (*dlq) {
+    return DeadLetters(dlq_url, dlq_token, dlq_connector, dlq_limit, dlq_json,
+                       *dlq_replay ? dlq_ids : std::vector<std::string>{});
+  }
   if (*tail) {
     for (const auto& contract : tail_contracts)
       tail_options.filters.emplace_back("contract", contract);

@@ -2,6 +2,7 @@
 // a wall clock; callers pass `now` in, so tests and the simulator run on virtual time.
 #pragma once
 
+#include <google/protobuf/duration.pb.h>
 #include <google/protobuf/timestamp.pb.h>
 
 #include <cstdint>
@@ -28,6 +29,12 @@ inline google::protobuf::Timestamp ToTimestamp(TimeMs ms) {
 
 inline TimeMs FromTimestamp(const google::protobuf::Timestamp& ts) {
   return ts.seconds() * 1000 + ts.nanos() / 1000000;
+}
+
+// A configured duration in milliseconds; `fallback` when it is unset (zero).
+inline TimeMs DurationMsOr(const google::protobuf::Duration& duration, TimeMs fallback) {
+  const TimeMs ms = duration.seconds() * 1000 + duration.nanos() / 1000000;
+  return ms > 0 ? ms : fallback;
 }
 
 // RFC 3339 in UTC with milliseconds: 2026-11-22T20:04:01.000Z.

@@ -370,14 +370,30 @@ Result<Outcome> Engine::RepeatContact(v1::Case* state, const ContractRules& rule
 }
 
 Result<Outcome> Engine::Handle(std::string_view case_id, const v1::EventRequest& request,
-                               const v1::Actor& actor, TimeMs now) {
+                               const v1::Actor& caller, TimeMs now) {
   const std::uint64_t number = CaseNumber(case_id);
   v1::Case state;
+  const bool loaded = Load(number, &state);
+  v1::Actor actor = caller;
+  if (loaded && !caller.via().empty()) {
+    // A change a connector brought in speaks for the client of the case's contract, provided
+    // that contract carries its cases through that connector.
+    const ContractRules* carrier = rules_->Contract(state.contract());
+    const bool carried =
+        carrier != nullptr &&
+        std::find(carrier->config().connectors().begin(), carrier->config().connectors().end(),
+                  caller.via()) != carrier->config().connectors().end();
+    if (!carried) {
+      return Status::NotFound("no open case " + std::string(case_id) + " carried by connector " +
+                              caller.via());
+    }
+    actor.set_organization(state.client());
+    actor.set_side(v1::CLIENT);
+  }
   const bool party =
-      Load(number, &state) &&
-      ((actor.side() == v1::OUTSOURCER && state.outsourcer() == actor.organization()) ||
-       (actor.side() == v1::CLIENT && state.client() == actor.organization() &&
-        state.status() != v1::NEW));
+      loaded && ((actor.side() == v1::OUTSOURCER && state.outsourcer() == actor.organization()) ||
+                 (actor.side() == v1::CLIENT && state.client() == actor.organization() &&
+                  state.status() != v1::NEW));
   if (!party) return Status::NotFound("no open case " + std::string(case_id));
   const ContractRules* rules = rules_->Contract(state.contract());
   if (rules == nullptr)

@@ -51,7 +51,9 @@ class Engine {
                            const bridgeline::v1::Actor& actor, TimeMs now);
 
   // A lifecycle event sent by a person on one side (acknowledge, resolve, transfer...).
-  // A case the actor's organization is not party to is NotFound.
+  // A case the actor's organization is not party to is NotFound. An actor with `via` set (a
+  // change a connector brought in) acts as the case's client, if its contract uses that
+  // connector.
   Result<Outcome> Handle(std::string_view case_id, const bridgeline::v1::EventRequest& request,
                          const bridgeline::v1::Actor& actor, TimeMs now);
 

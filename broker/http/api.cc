@@ -37,10 +37,13 @@ std::string Sha256Hex(std::string_view text) { return config::HashToken(text); }
 // The routes metrics count requests by: case ids fold into {id}, so series stay few.
 constexpr const char* kCaseRoute = "/v1/escalations/{id}";
 constexpr const char* kCaseEventsRoute = "/v1/escalations/{id}/events";
+constexpr const char* kInboundRoute = "/v1/connectors/{name}/inbound";
+constexpr const char* kReplayRoute = "/v1/dead-letters/{id}/replay";
 constexpr const char* kOtherRoute = "other";
 constexpr const char* kRoutes[] = {
-    "/healthz",         "/readyz",          "/metrics", "/v1/escalations", "/v1/stream",
-    "/v1/reports/kpis", "/v1/admin/backup", kCaseRoute, kCaseEventsRoute,  kOtherRoute};
+    "/healthz",         "/readyz",          "/metrics",         "/v1/escalations", "/v1/stream",
+    "/v1/reports/kpis", "/v1/admin/backup", "/v1/dead-letters", kCaseRoute,        kCaseEventsRoute,
+    kInboundRoute,      kReplayRoute,       kOtherRoute};
 
 // The route a request target names.
 const char* RouteOf(std::string_view target) {
@@ -55,6 +58,13 @@ const char* RouteOf(std::string_view target) {
     if (slash == std::string_view::npos) return kCaseRoute;
     if (rest.substr(slash) == "/events") return kCaseEventsRoute;
   }
+  auto between = [&](std::string_view prefix, std::string_view suffix) {
+    return target.size() > prefix.size() + suffix.size() &&
+           target.substr(0, prefix.size()) == prefix &&
+           target.substr(target.size() - suffix.size()) == suffix;
+  };
+  if (between("/v1/connectors/", "/inbound")) return kInboundRoute;
+  if (between("/v1/dead-letters/", "/replay")) return kReplayRoute;
   return kOtherRoute;
 }
 
@@ -118,6 +128,11 @@ Api::Api(const v1::BrokerConfig& config, std::shared_ptr<const engine::Rules> ru
 void Api::ServeStream(ops::EscalationLog* log, int max_readers) {
   log_ = log;
   max_stream_readers_ = max_readers;
+}
+
+void Api::ServeConnectors(connectors::Dispatcher* dispatcher, connectors::Inbox* inbox) {
+  dispatcher_ = dispatcher;
+  inbox_ = inbox;
 }
 
 void Api::AddMetrics(std::function<void(ops::Exposition*)> source) {
@@ -193,6 +208,12 @@ void Api::Handle(Request&& request, Respond unobserved) {
   if (path.rfind("/v1/", 0) != 0 && path != "/metrics") {
     return respond(Problem(404, "no-such-route", "Not found", "no route " + path));
   }
+  static const RE2 kInbound(R"(^/v1/connectors/([A-Za-z0-9_.-]+)/inbound$)");
+  if (std::string connector; RE2::FullMatch(path, kInbound, &connector)) {
+    // A remote system signs its requests rather than holding a bearer token.
+    if (method != bhttp::verb::post) return method_not_allowed("POST");
+    return Inbound(connector, std::move(request), std::move(respond));
+  }
 
   const Caller* caller = Authenticate(request);
   if (caller == nullptr) {
@@ -252,6 +273,35 @@ void Api::Handle(Request&& request, Respond unobserved) {
       return respond(ProblemFor(Status::PermissionDenied("KPI reports need an ops token")));
     return boost::asio::post(readers_, [this, query = std::move(query),
                                         respond = std::move(respond)] { Kpis(query, respond); });
+  }
+
+  static const RE2 kReplay(R"(^/v1/dead-letters/([^/]+)/replay$)");
+  std::string dead_letter;
+  if (path == "/v1/dead-letters" || RE2::FullMatch(path, kReplay, &dead_letter)) {
+    const bool replay = !dead_letter.empty();
+    if (method != (replay ? bhttp::verb::post : bhttp::verb::get))
+      return method_not_allowed(replay ? "POST" : "GET");
+    if (caller->side != v1::OPS)
+      return respond(ProblemFor(Status::PermissionDenied("dead letters need an ops token")));
+    if (dispatcher_ == nullptr) {
+      return respond(Problem(503, "unavailable", "Service unavailable", "delivery is not running"));
+    }
+    if (!replay) {
+      return boost::asio::post(readers_,
+                               [this, query = std::move(query), respond = std::move(respond)] {
+                                 DeadLetters(query, respond);
+                               });
+    }
+    return boost::asio::post(readers_, [this, dead_letter, respond = std::move(respond)] {
+      Status replayed = dispatcher_->Replay(dead_letter);
+      if (!replayed.ok()) return respond(ProblemFor(replayed));
+      Response response{bhttp::status::accepted, 11};
+      response.set(bhttp::field::content_type, "application/json");
+      response.body() = "{\"id\":";
+      AppendJsonString(dead_letter, &response.body());
+      response.body() += ",\"status\":\"replayed\"}\n";
+      respond(std::move(response));
+    });
   }
 
   static const RE2 kCase(R"(^/v1/escalations/([A-Za-z0-9-]+)$)");
@@ -477,6 +527,82 @@ void Api::PostEvent(const Caller& caller, const std::string& case_id, Request&& 
                       });
                     });
                   });
+}
+
+void Api::Inbound(const std::string& name, Request&& request, Respond respond) {
+  connectors::Connector* connector = dispatcher_ ? dispatcher_->Find(name) : nullptr;
+  if (connector == nullptr || inbox_ == nullptr)
+    return respond(ProblemFor(Status::NotFound("no connector " + name)));
+  // Flooding with bad signatures costs HMACs: the connector's name gets a rate limit.
+  if (auto wait = rate_limiter_.Take("connector:" + name, RateLimiter::Clock::now());
+      wait.count() > 0) {
+    auto response = ProblemFor(Status::ResourceExhausted("connector " + name +
+                                                         "'s rate limit is exceeded; retry in " +
+                                                         std::to_string(wait.count()) + " ms"));
+    response.set(bhttp::field::retry_after, std::to_string((wait.count() + 999) / 1000));
+    return respond(std::move(response));
+  }
+  connectors::InboundRequest inbound;
+  for (const auto& field : request) {
+    std::string header(field.name_string());
+    for (auto& c : header) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    inbound.headers[header] = std::string(field.value());
+  }
+  inbound.body = std::move(request.body());
+  inbound.now = WallClockNow();
+  auto event = connector->Receive(inbound);
+  if (!event.ok()) {
+    if (event.status().code() == Status::Code::kUnauthenticated)
+      spdlog::warn("connector {}: inbound request refused: {}", name, event.status().message());
+    return respond(ProblemFor(event.status()));
+  }
+  const std::string case_id = event->case_id;
+  const std::string type = v1::EventType::Value_Name(event->request.type());
+  inbox_->Submit(name, std::move(*event), [case_id, type, respond](Status applied) {
+    if (!applied.ok()) return respond(ProblemFor(applied));
+    Response response{bhttp::status::ok, 11};
+    response.set(bhttp::field::content_type, "application/json");
+    response.body() = "{\"case_id\":";
+    AppendJsonString(case_id, &response.body());
+    response.body() += ",\"type\":";
+    AppendJsonString(type, &response.body());
+    response.body() += ",\"applied\":true}\n";
+    respond(std::move(response));
+  });
+}
+
+void Api::DeadLetters(const Query& query, const Respond& respond) {
+  std::string connector;
+  int limit = kDefaultPageSize;
+  for (const auto& [key, value] : query) {
+    if (key == "connector") {
+      connector = value;
+    } else if (key == "limit") {
+      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), limit);
+      if (error != std::errc() || end != value.data() + value.size() || limit < 1 ||
+          limit > kMaxPageSize) {
+        return respond(ProblemFor(Status::InvalidArgument(
+            "must be a whole number from 1 to " + std::to_string(kMaxPageSize), "limit")));
+      }
+    } else {
+      return respond(ProblemFor(Status::InvalidArgument("is not a parameter here", key)));
+    }
+  }
+  auto letters = dispatcher_->DeadLetters(connector, static_cast<std::size_t>(limit));
+  if (!letters.ok()) return respond(ProblemFor(letters.status()));
+  v1::DeadLetterList list;
+  for (auto& letter : *letters) {
+    v1::DeadLetterView* view = list.add_dead_letters();
+    view->set_id(letter.id);
+    view->set_connector(letter.item.connector());
+    view->set_case_id(letter.item.event().case_id());
+    view->set_attempts(letter.item.attempts());
+    view->set_last_error(letter.item.last_error());
+    *view->mutable_enqueued_at() = letter.item.enqueued_at();
+    *view->mutable_dead_at() = letter.item.dead_at();
+    *view->mutable_event() = std::move(*letter.item.mutable_event());
+  }
+  respond(Json(200, list));
 }
 
 bool Api::Visible(const Caller& caller, const v1::Case& state) const {

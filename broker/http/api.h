@@ -19,6 +19,7 @@
 #include "broker/ops/metrics.h"
 #include "broker/service/broker.h"
 #include "broker/store/store.h"
+#include "connectors/outbox/dispatcher.h"
 
 namespace bridgeline::http {
 
@@ -35,6 +36,9 @@ class Api {
 
   // Serves GET /v1/stream from `log`, to at most `max_readers` readers at once.
   void ServeStream(ops::EscalationLog* log, int max_readers);
+  // Serves POST /v1/connectors/{name}/inbound (changes pushed by remote systems, handed to
+  // `inbox`) and the dead letters (GET /v1/dead-letters, POST /v1/dead-letters/{id}/replay).
+  void ServeConnectors(connectors::Dispatcher* dispatcher, connectors::Inbox* inbox);
   // Adds what `source` writes to GET /metrics (the connectors' outbox, say).
   void AddMetrics(std::function<void(ops::Exposition*)> source);
   // The text GET /metrics answers.
@@ -56,6 +60,8 @@ class Api {
   void ListCases(const Caller& caller, const Query& query, Respond respond);
   void Kpis(const Query& query, const Respond& respond);
   void Stream(const Request& request, const Query& query, const Respond& respond);
+  void Inbound(const std::string& connector, Request&& request, Respond respond);
+  void DeadLetters(const Query& query, const Respond& respond);
   // Times the answer and counts it by route and status.
   Respond Observed(const std::string& target, Respond respond);
 
@@ -81,6 +87,8 @@ class Api {
   boost::asio::thread_pool readers_{2};
 
   ops::EscalationLog* log_ = nullptr;
+  connectors::Dispatcher* dispatcher_ = nullptr;
+  connectors::Inbox* inbox_ = nullptr;
   int max_stream_readers_ = 0;
   std::shared_ptr<std::atomic<int>> stream_readers_ = std::make_shared<std::atomic<int>>(0);
   std::vector<std::function<void(ops::Exposition*)>> metric_sources_;

@@ -38,11 +38,19 @@ struct HttpClient::Impl {
 
   bool Connect(std::string* error) {
     stream.emplace(io);
-    stream->expires_after(timeout);
     beast::error_code code;
-    stream->socket().connect(tcp::endpoint(net::ip::make_address(host), port), code);
+    tcp::resolver resolver(io);
+    auto endpoints = resolver.resolve(host, std::to_string(port), code);
+    if (!code) {
+      code = RunWithTimeout([&](auto handler) {
+        stream->async_connect(endpoints,
+                              [handler](beast::error_code error, const tcp::endpoint&) mutable {
+                                handler(error, 0);
+                              });
+      });
+    }
     if (code) {
-      *error = code.message();
+      *error = "connecting to " + host + ":" + std::to_string(port) + ": " + code.message();
       stream.reset();
       return false;
     }
@@ -76,7 +84,10 @@ struct HttpClient::Impl {
     if (code) {
       stream.reset();
       reused = false;
-      if (retry && retry_stale && was_reused) return Exchange(request, false);
+      // A reused connection the server closed fails at once: send again on a fresh one. A
+      // timeout is not that; it is reported, so the caller's own retry policy decides.
+      if (retry && retry_stale && was_reused && code != beast::error::timeout)
+        return Exchange(request, false);
       response.error = code.message();
       return response;
     }

@@ -31,14 +31,17 @@ enum FamilyIndex {
   kOutbox,
   kIdempotency,
   kMeta,
+  kDeadLetters,
   kFamilyCount
 };
-const char* kFamilyNames[kFamilyCount] = {"default", "cases",  "open_cases",  "events",
-                                          "log",     "outbox", "idempotency", "meta"};
+const char* kFamilyNames[kFamilyCount] = {"default",     "cases", "open_cases",
+                                          "events",      "log",   "outbox",
+                                          "idempotency", "meta",  "dead_letters"};
 
 const char kFormatKey[] = "format_version";
 const char kNextCaseKey[] = "next_case_number";
 const char kLastSequenceKey[] = "last_sequence";
+const std::string kConnectorStatePrefix = "connector_state/";
 
 Status FromRocks(const rocksdb::Status& status, const std::string& what) {
   if (status.ok()) return Status::Ok();
@@ -276,6 +279,8 @@ Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>*
       OutboxEntry entry;
       entry.key = delivery.connector + '\0' + NumberKey(event.sequence());
       entry.connector = delivery.connector;
+      entry.case_id = event.case_id();
+      entry.enqueued_at = FromTimestamp(event.at());
       std::string stored = SpliceStoredOutboxItem(delivery.connector, event.sequence(),
                                                   case_bytes[delivery.case_index], event.at());
       batch.Put(Family(kOutbox), entry.key, stored);
@@ -474,7 +479,18 @@ Status Store::ForEachLogEntry(std::uint64_t after,
 Status Store::ForEachOutbox(const std::string& connector,
                             const std::function<bool(OutboxEntry&&)>& visit) {
   std::shared_lock shared(reopen_mutex_);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Family(kOutbox)));
+  return ForEachPending(kOutbox, connector, visit);
+}
+
+Status Store::ForEachDeadLetter(const std::string& connector,
+                                const std::function<bool(OutboxEntry&&)>& visit) {
+  std::shared_lock shared(reopen_mutex_);
+  return ForEachPending(kDeadLetters, connector, visit);
+}
+
+Status Store::ForEachPending(int family, const std::string& connector,
+                             const std::function<bool(OutboxEntry&&)>& visit) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Family(family)));
   std::string prefix = connector.empty() ? std::string() : connector + '\0';
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     OutboxEntry entry;
@@ -482,6 +498,8 @@ Status Store::ForEachOutbox(const std::string& connector,
     entry.connector = entry.key.substr(0, entry.key.find('\0'));
     v1::OutboxItem item;
     BRIDGELINE_RETURN_IF_ERROR(Parse(it->value().ToString(), &item, "an outbox item"));
+    entry.case_id = item.case_state().id();
+    entry.enqueued_at = FromTimestamp(item.enqueued_at());
     std::string event;
     BRIDGELINE_RETURN_IF_ERROR(FromRocks(
         db_->Get(rocksdb::ReadOptions(), Family(kLog), NumberKey(item.sequence()), &event),
@@ -495,24 +513,102 @@ Status Store::ForEachOutbox(const std::string& connector,
 Status Store::RemoveOutbox(const std::string& key) {
   BRIDGELINE_RETURN_IF_ERROR(ReadyToWrite());
   std::shared_lock shared(reopen_mutex_);
-  rocksdb::WriteOptions sync;
-  sync.sync = true;
-  rocksdb::Status status = db_->Delete(sync, Family(kOutbox), key);
+  // Not synced: the WAL write survives the process dying, and what a power cut loses is only
+  // the removal, so the delivery is repeated, which at-least-once allows. Syncing each removal
+  // would cap deliveries at the disk's sync rate.
+  rocksdb::Status status = db_->Delete(rocksdb::WriteOptions(), Family(kOutbox), key);
   write_fault_ = write_fault_ || !status.ok();
   return FromRocks(status, "removing an outbox item");
 }
+
+namespace {
+// The stored form: the event stays in the log under `sequence`.
+std::string StoredForm(const v1::OutboxItem& item) {
+  v1::OutboxItem stored = item;
+  stored.set_sequence(item.event().sequence());
+  stored.clear_event();
+  return stored.SerializeAsString();
+}
+}  // namespace
 
 Status Store::UpdateOutbox(const std::string& key, const v1::OutboxItem& item) {
   BRIDGELINE_RETURN_IF_ERROR(ReadyToWrite());
   std::shared_lock shared(reopen_mutex_);
   rocksdb::WriteOptions sync;
   sync.sync = true;
-  v1::OutboxItem stored = item;
-  stored.set_sequence(item.event().sequence());
-  stored.clear_event();  // it stays in the log
-  rocksdb::Status status = db_->Put(sync, Family(kOutbox), key, stored.SerializeAsString());
+  rocksdb::Status status = db_->Put(sync, Family(kOutbox), key, StoredForm(item));
   write_fault_ = write_fault_ || !status.ok();
   return FromRocks(status, "updating an outbox item");
+}
+
+Status Store::MoveToDeadLetters(const std::string& key, const v1::OutboxItem& item) {
+  BRIDGELINE_RETURN_IF_ERROR(ReadyToWrite());
+  std::shared_lock shared(reopen_mutex_);
+  rocksdb::WriteBatch batch;
+  batch.Delete(Family(kOutbox), key);
+  batch.Put(Family(kDeadLetters), key, StoredForm(item));
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  rocksdb::Status status = db_->Write(sync, &batch);
+  write_fault_ = write_fault_ || !status.ok();
+  return FromRocks(status, "moving an outbox item to the dead letters");
+}
+
+Result<OutboxEntry> Store::ReplayDeadLetter(const std::string& key) {
+  BRIDGELINE_RETURN_IF_ERROR(ReadyToWrite());
+  std::shared_lock shared(reopen_mutex_);
+  std::string bytes;
+  rocksdb::Status found = db_->Get(rocksdb::ReadOptions(), Family(kDeadLetters), key, &bytes);
+  if (found.IsNotFound()) return Status::NotFound("no such dead letter");
+  BRIDGELINE_RETURN_IF_ERROR(FromRocks(found, "reading a dead letter"));
+  v1::OutboxItem item;
+  BRIDGELINE_RETURN_IF_ERROR(Parse(bytes, &item, "a dead letter"));
+  // A fresh start: the attempts and the error were the dead letter's, and its age counts from
+  // the replay so that the delivery is not dead on arrival.
+  item.set_attempts(0);
+  item.clear_last_error();
+  item.clear_dead_at();
+  *item.mutable_enqueued_at() = ToTimestamp(WallClockNow());
+  std::string stored = item.SerializeAsString();
+  std::string event;
+  BRIDGELINE_RETURN_IF_ERROR(
+      FromRocks(db_->Get(rocksdb::ReadOptions(), Family(kLog), NumberKey(item.sequence()), &event),
+                "reading a dead letter's event"));
+  rocksdb::WriteBatch batch;
+  batch.Delete(Family(kDeadLetters), key);
+  batch.Put(Family(kOutbox), key, stored);
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  rocksdb::Status status = db_->Write(sync, &batch);
+  write_fault_ = write_fault_ || !status.ok();
+  BRIDGELINE_RETURN_IF_ERROR(FromRocks(status, "replaying a dead letter"));
+  OutboxEntry entry;
+  entry.key = key;
+  entry.connector = key.substr(0, key.find('\0'));
+  entry.case_id = item.case_state().id();
+  entry.enqueued_at = FromTimestamp(item.enqueued_at());
+  entry.item_bytes = WithEvent(std::move(stored), event);
+  return entry;
+}
+
+Result<std::string> Store::GetConnectorState(const std::string& connector) {
+  std::shared_lock shared(reopen_mutex_);
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), Family(kMeta), kConnectorStatePrefix + connector, &value);
+  if (status.IsNotFound()) return std::string();
+  BRIDGELINE_RETURN_IF_ERROR(FromRocks(status, "reading connector state"));
+  return value;
+}
+
+Status Store::PutConnectorState(const std::string& connector, const std::string& value) {
+  BRIDGELINE_RETURN_IF_ERROR(ReadyToWrite());
+  std::shared_lock shared(reopen_mutex_);
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  rocksdb::Status status = db_->Put(sync, Family(kMeta), kConnectorStatePrefix + connector, value);
+  write_fault_ = write_fault_ || !status.ok();
+  return FromRocks(status, "writing connector state");
 }
 
 Result<std::optional<v1::IdempotencyRecord>> Store::GetIdempotency(const std::string& organization,

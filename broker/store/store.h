@@ -7,7 +7,9 @@
 //   log          global sequence                          -> Event (the escalation log)
 //   outbox       connector + 0x00 + global sequence       -> OutboxItem (in order per connector)
 //   idempotency  organization + 0x00 + Idempotency-Key    -> IdempotencyRecord
-//   meta         name                                     -> value (format version, counters)
+//   dead_letters connector + 0x00 + global sequence       -> OutboxItem that failed for good
+//   meta         name                                     -> value (format version, counters,
+//                                                            connector state such as cursors)
 // Every Write is one WriteBatch with a synced WAL: all of it survives a crash, or none.
 #pragma once
 
@@ -64,7 +66,9 @@ struct Mutation {
 struct OutboxEntry {
   std::string key;
   std::string connector;
-  std::string item_bytes;  // a serialized OutboxItem
+  std::string case_id;
+  std::int64_t enqueued_at = 0;  // ms since the epoch
+  std::string item_bytes;        // a serialized OutboxItem
 };
 
 class Store {
@@ -106,6 +110,17 @@ class Store {
   // A delivery is done (synced, so it is not repeated after a crash).
   Status RemoveOutbox(const std::string& key);
   Status UpdateOutbox(const std::string& key, const bridgeline::v1::OutboxItem& item);
+  // A delivery failed for good: it leaves the outbox for the dead letters, in one write.
+  Status MoveToDeadLetters(const std::string& key, const bridgeline::v1::OutboxItem& item);
+  // Dead letters for `connector` in order (all connectors when empty), events filled in.
+  Status ForEachDeadLetter(const std::string& connector,
+                           const std::function<bool(OutboxEntry&&)>& visit);
+  // Puts a dead letter back in the outbox with its attempts reset; NotFound when there is none.
+  Result<OutboxEntry> ReplayDeadLetter(const std::string& key);
+
+  // A connector's own durable state (a polling cursor); empty when it has none yet.
+  Result<std::string> GetConnectorState(const std::string& connector);
+  Status PutConnectorState(const std::string& connector, const std::string& value);
 
   Result<std::optional<bridgeline::v1::IdempotencyRecord>> GetIdempotency(
       const std::string& organization, const std::string& key);
@@ -136,6 +151,8 @@ class Store {
   // the database (RocksDB replays its WAL) rather than write through a writer that failed.
   Status ReadyToWrite();
   rocksdb::ColumnFamilyHandle* Family(int index) const { return families_[index]; }
+  Status ForEachPending(int family, const std::string& connector,
+                        const std::function<bool(OutboxEntry&&)>& visit);
 
   std::string dir_;
   std::uint64_t min_free_bytes_ = 0;

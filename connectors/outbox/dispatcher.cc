@@ -4,11 +4,15 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "broker/engine/disclosure.h"
 
@@ -17,28 +21,58 @@ namespace bridgeline::connectors {
 namespace v1 = bridgeline::v1;
 
 namespace {
-constexpr TimeMs kFirstRetryMs = 200;
-constexpr TimeMs kMaxRetryMs = 60 * kSecondMs;
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// A remote's Retry-After is honoured up to this; beyond it is more likely a mistake.
+constexpr TimeMs kLongestRetryAfterMs = kHourMs;
+
+// The delivery policy with its defaults filled in.
+struct Policy {
+  unsigned concurrency;
+  unsigned max_attempts;
+  TimeMs max_age_ms;
+  TimeMs first_backoff_ms;
+  TimeMs max_backoff_ms;
+  unsigned breaker_failures;
+  TimeMs breaker_open_ms;
+
+  explicit Policy(const v1::DeliveryPolicy& policy)
+      : concurrency(policy.concurrency() ? policy.concurrency() : 4),
+        max_attempts(policy.max_attempts() ? policy.max_attempts() : 20),
+        max_age_ms(DurationMsOr(policy.max_age(), 24 * kHourMs)),
+        first_backoff_ms(DurationMsOr(policy.first_backoff(), 200)),
+        max_backoff_ms(DurationMsOr(policy.max_backoff(), 60 * kSecondMs)),
+        breaker_failures(policy.breaker().failures() ? policy.breaker().failures() : 5),
+        breaker_open_ms(DurationMsOr(policy.breaker().open_for(), 30 * kSecondMs)) {}
+};
+
 }  // namespace
 
 class Dispatcher::Lane {
  public:
   Lane(std::string name, std::unique_ptr<Connector> connector, store::Store* store,
-       std::map<std::string, v1::Contract> contracts, Forwarded forwarded)
+       std::map<std::string, v1::Contract> contracts, Forwarded forwarded, Policy policy)
       : name_(std::move(name)),
         connector_(std::move(connector)),
         store_(store),
         contracts_(std::move(contracts)),
         forwarded_(std::move(forwarded)),
+        policy_(policy),
         random_(std::random_device{}()) {}
 
   ~Lane() { Stop(); }
 
-  void Start() {
-    thread_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), ("bl-out-" + name_).substr(0, 15).c_str());
-      Run();
-    });
+  Connector* connector() const { return connector_.get(); }
+
+  void Start(std::uint64_t dead_letters) {
+    dead_letters_ = dead_letters;
+    for (unsigned i = 0; i < policy_.concurrency; ++i) {
+      workers_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), ("bl-out-" + name_).substr(0, 15).c_str());
+        Run();
+      });
+    }
   }
 
   void Stop() {
@@ -46,86 +80,204 @@ class Dispatcher::Lane {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    work_.notify_all();
+    pause_.notify_all();
+    for (auto& worker : workers_) worker.join();
+    workers_.clear();
   }
 
   void Push(store::OutboxEntry entry) {
     {
       std::lock_guard lock(mutex_);
-      queue_.push_back(std::move(entry));
+      pending_.emplace(entry.enqueued_at, entry.key);
+      auto& queue = cases_[entry.case_id];
+      const bool was_idle = queue.empty() && !busy_.count(entry.case_id);
+      if (was_idle) ready_.push_back(entry.case_id);
+      queue.push_back(std::move(entry));
     }
-    wake_.notify_one();
+    work_.notify_one();
+  }
+
+  void Replayed() {
+    std::lock_guard lock(mutex_);
+    if (dead_letters_ > 0) --dead_letters_;
   }
 
   Dispatcher::LaneState State() const {
     std::lock_guard lock(mutex_);
     Dispatcher::LaneState state;
-    state.depth = queue_.size();
-    v1::OutboxItem oldest;
-    if (!queue_.empty() && oldest.ParseFromString(queue_.front().item_bytes)) {
-      state.oldest_enqueued_at = FromTimestamp(oldest.enqueued_at());
-    }
+    state.depth = pending_.size();
+    state.oldest_enqueued_at = pending_.empty() ? 0 : pending_.begin()->first;
+    state.breaker_open = breaker_ != Breaker::kClosed;
+    state.delivered = delivered_;
+    state.retried = retried_;
+    state.dead_lettered = dead_lettered_;
+    state.skipped = skipped_;
+    state.dead_letters = dead_letters_;
     return state;
   }
 
  private:
+  enum class Breaker { kClosed, kOpen, kHalfOpen };
+
   void Run() {
     while (true) {
       store::OutboxEntry entry;
       {
         std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        work_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
         if (stopping_) return;
-        entry = queue_.front();
+        std::string case_id = std::move(ready_.front());
+        ready_.pop_front();
+        auto queue = cases_.find(case_id);
+        entry = std::move(queue->second.front());
+        queue->second.pop_front();
+        busy_.insert(std::move(case_id));
       }
       v1::OutboxItem item;
+      bool finished = true;
       if (!item.ParseFromString(entry.item_bytes)) {
         spdlog::error("connector {}: outbox entry cannot be decoded; left in the store", name_);
-      } else if (!DeliverWithRetries(entry.key, &item)) {
-        return;  // stopping
+      } else {
+        finished = DeliverWithRetries(entry.key, &item);
       }
       std::lock_guard lock(mutex_);
-      queue_.pop_front();
+      busy_.erase(entry.case_id);
+      auto queue = cases_.find(entry.case_id);
+      if (!finished) {
+        queue->second.push_front(std::move(entry));  // stopping: it stays in the store anyway
+        return;
+      }
+      pending_.erase({entry.enqueued_at, entry.key});
+      if (queue->second.empty()) {
+        cases_.erase(queue);
+      } else {
+        ready_.push_back(entry.case_id);
+        work_.notify_one();
+      }
     }
   }
 
-  // Delivers one item until it is delivered or fails for good; false when asked to stop.
+  // Delivers one item until it is delivered or dead; false when asked to stop first.
   bool DeliverWithRetries(const std::string& key, v1::OutboxItem* item) {
-    TimeMs backoff = kFirstRetryMs;
+    if (item->event().actor().via() == name_) {
+      // The remote side made this change itself: sending it back would echo it.
+      Count(&skipped_);
+      return Remove(key);
+    }
+    TimeMs backoff = policy_.first_backoff_ms;
     while (true) {
+      if (!AwaitBreaker()) return false;
       DeliveryResult result = Deliver(*item);
-      if (result.kind == DeliveryResult::Kind::kRetry) {
-        TimeMs wait = result.retry_after_ms > 0 ? result.retry_after_ms : Jitter(backoff);
-        backoff = std::min(backoff * 2, kMaxRetryMs);
-        spdlog::warn("connector {}: delivery of event #{} failed ({}); retrying in {} ms", name_,
-                     item->event().sequence(), result.error, wait);
-        if (!Sleep(wait)) return false;
-        continue;
+      RecordAttempt(result.kind == DeliveryResult::Kind::kRetry);
+      if (result.kind == DeliveryResult::Kind::kDelivered) {
+        Count(&delivered_);
+        if (Forwards(*item)) {
+          forwarded_(item->event().case_id(), name_, result.remote_ref, key);
+          return true;
+        }
+        return Remove(key);
       }
-      if (result.kind == DeliveryResult::Kind::kPermanentFailure) {
-        spdlog::error("connector {}: event #{} of case {} cannot be delivered: {}", name_,
-                      item->event().sequence(), item->event().case_id(), result.error);
-        item->set_last_error(result.error);
-        item->set_attempts(item->attempts() + 1);
-        (void)store_->UpdateOutbox(key, *item);
-        return true;
+      item->set_attempts(item->attempts() + 1);
+      item->set_last_error(result.error);
+      const TimeMs age = WallClockNow() - FromTimestamp(item->enqueued_at());
+      if (result.kind == DeliveryResult::Kind::kPermanentFailure ||
+          item->attempts() >= policy_.max_attempts || age >= policy_.max_age_ms) {
+        return MoveToDeadLetters(key, item);
       }
-      if (Forwards(*item)) {
-        forwarded_(item->event().case_id(), name_, result.remote_ref, key);
-        return true;
-      }
+      Count(&retried_);
+      const TimeMs wait = result.retry_after_ms > 0
+                              ? std::min(result.retry_after_ms, kLongestRetryAfterMs)
+                              : Jitter(backoff);
+      backoff = std::min(backoff * 2, policy_.max_backoff_ms);
+      spdlog::warn("connector {}: delivery of event #{} failed ({}); retry {} in {} ms", name_,
+                   item->event().sequence(), result.error, item->attempts() + 1, wait);
+      // The attempts survive a restart, so a delivery that keeps failing still ends.
+      if (Status kept = store_->UpdateOutbox(key, *item); !kept.ok())
+        spdlog::warn("connector {}: {}", name_, kept.ToString());
+      if (!Sleep(wait)) return false;
+    }
+  }
+
+  bool MoveToDeadLetters(const std::string& key, v1::OutboxItem* item) {
+    spdlog::error("connector {}: event #{} of case {} is a dead letter after {} attempt(s): {}",
+                  name_, item->event().sequence(), item->event().case_id(), item->attempts(),
+                  item->last_error());
+    *item->mutable_dead_at() = ToTimestamp(WallClockNow());
+    while (true) {
+      Status moved = store_->MoveToDeadLetters(key, *item);
+      if (moved.ok()) break;
+      spdlog::error("connector {}: {}", name_, moved.ToString());
+      if (!Sleep(kSecondMs)) return false;
+    }
+    std::lock_guard lock(mutex_);
+    ++dead_lettered_;
+    ++dead_letters_;
+    return true;
+  }
+
+  // Removes a delivered entry, retrying a failed write rather than delivering again.
+  bool Remove(const std::string& key) {
+    while (true) {
       Status removed = store_->RemoveOutbox(key);
       if (removed.ok()) return true;
       spdlog::error("connector {}: {}", name_, removed.ToString());
-      if (!Sleep(kSecondMs)) return false;  // delivered again: at least once
+      if (!Sleep(kSecondMs)) return false;
     }
+  }
+
+  // Waits until the circuit breaker lets an attempt through; false when stopping. While open,
+  // nobody tries; once `open_for` has passed, one attempt probes while the others wait.
+  bool AwaitBreaker() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      if (stopping_) return false;
+      if (breaker_ == Breaker::kClosed) return true;
+      if (breaker_ == Breaker::kOpen && std::chrono::steady_clock::now() >= reopen_at_) {
+        breaker_ = Breaker::kHalfOpen;
+        spdlog::info("connector {}: circuit breaker half-open; probing", name_);
+        return true;
+      }
+      if (breaker_ == Breaker::kOpen) {
+        pause_.wait_until(lock, reopen_at_);
+      } else {
+        pause_.wait(lock);  // a probe is out: its result decides
+      }
+    }
+  }
+
+  void RecordAttempt(bool remote_failed) {
+    std::lock_guard lock(mutex_);
+    if (!remote_failed) {
+      consecutive_failures_ = 0;
+      if (breaker_ != Breaker::kClosed) {
+        spdlog::info("connector {}: circuit breaker closed", name_);
+        breaker_ = Breaker::kClosed;
+        pause_.notify_all();
+      }
+      return;
+    }
+    ++consecutive_failures_;
+    if (breaker_ == Breaker::kHalfOpen ||
+        (breaker_ == Breaker::kClosed && consecutive_failures_ >= policy_.breaker_failures)) {
+      breaker_ = Breaker::kOpen;
+      reopen_at_ =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(policy_.breaker_open_ms);
+      spdlog::warn("connector {}: circuit breaker open for {} ms after {} failure(s) in a row",
+                   name_, policy_.breaker_open_ms, consecutive_failures_);
+      pause_.notify_all();
+    }
+  }
+
+  void Count(std::uint64_t* counter) {
+    std::lock_guard lock(mutex_);
+    ++*counter;
   }
 
   // Waits `ms` unless asked to stop; false when stopping.
   bool Sleep(TimeMs ms) {
     std::unique_lock lock(mutex_);
-    return !wake_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping_; });
+    return !pause_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping_; });
   }
 
   // Whether delivering this item forwards the case to the client's desk.
@@ -147,23 +299,56 @@ class Dispatcher::Lane {
   }
 
   TimeMs Jitter(TimeMs backoff) {
+    std::lock_guard lock(mutex_);
     std::uniform_int_distribution<TimeMs> spread(backoff / 2, backoff + backoff / 2);
     return spread(random_);
   }
 
-  std::string name_;
-  std::unique_ptr<Connector> connector_;
-  store::Store* store_;
-  std::map<std::string, v1::Contract> contracts_;
-  Forwarded forwarded_;
-  std::mt19937_64 random_;
+  const std::string name_;
+  const std::unique_ptr<Connector> connector_;
+  store::Store* const store_;
+  const std::map<std::string, v1::Contract> contracts_;
+  const Forwarded forwarded_;
+  const Policy policy_;
 
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<store::OutboxEntry> queue_;
+  std::condition_variable work_;   // idle workers: a case became ready
+  std::condition_variable pause_;  // workers backing off or held by the breaker
+  std::mt19937_64 random_;
+  // Waiting entries by case, each case's in commit order; a case is in `ready_` when it has
+  // entries and none of its entries is being delivered (then it is in `busy_`).
+  std::unordered_map<std::string, std::deque<store::OutboxEntry>> cases_;
+  std::deque<std::string> ready_;
+  std::unordered_set<std::string> busy_;
+  // Every entry not yet finished, by when it was committed: depth and oldest age.
+  std::set<std::pair<TimeMs, std::string>> pending_;
+  Breaker breaker_ = Breaker::kClosed;
+  unsigned consecutive_failures_ = 0;
+  SteadyTime reopen_at_{};
+  std::uint64_t delivered_ = 0, retried_ = 0, dead_lettered_ = 0, skipped_ = 0;
+  std::uint64_t dead_letters_ = 0;
   bool stopping_ = false;
-  std::thread thread_;
+  std::vector<std::thread> workers_;
 };
+
+std::string DeadLetterId(const std::string& key) {
+  const auto separator = key.find('\0');
+  if (separator == std::string::npos) return key;
+  return key.substr(0, separator) + ":" +
+         std::to_string(store::Store::KeyNumber(std::string_view(key).substr(separator + 1)));
+}
+
+bool DeadLetterKey(const std::string& id, std::string* key) {
+  const auto separator = id.rfind(':');
+  if (separator == std::string::npos || separator == 0 || separator + 1 == id.size()) return false;
+  std::uint64_t sequence = 0;
+  for (char c : id.substr(separator + 1)) {
+    if (c < '0' || c > '9' || sequence > (UINT64_MAX - 9) / 10) return false;
+    sequence = sequence * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  *key = id.substr(0, separator) + '\0' + store::Store::NumberKey(sequence);
+  return true;
+}
 
 Result<std::unique_ptr<Dispatcher>> Dispatcher::Create(const v1::BrokerConfig& config,
                                                        store::Store* store,
@@ -185,15 +370,22 @@ Result<std::unique_ptr<Dispatcher>> Dispatcher::Create(const v1::BrokerConfig& c
       return Status::InvalidArgument("connector '" + connector_config.name() +
                                      "': " + connector.status().message());
     }
-    dispatcher->lanes_[connector_config.name()] = std::make_unique<Lane>(
-        connector_config.name(), std::move(*connector), store, contracts, forwarded);
+    dispatcher->connectors_[connector_config.name()] = connector->get();
+    dispatcher->lanes_[connector_config.name()] =
+        std::make_unique<Lane>(connector_config.name(), std::move(*connector), store, contracts,
+                               forwarded, Policy(connector_config.delivery()));
   }
   return dispatcher;
 }
 
 Dispatcher::~Dispatcher() { Stop(); }
 
-Status Dispatcher::Start() {
+Status Dispatcher::Start(Inbox* inbox) {
+  std::map<std::string, std::uint64_t> dead_letters;
+  BRIDGELINE_RETURN_IF_ERROR(store_->ForEachDeadLetter({}, [&](store::OutboxEntry&& entry) {
+    ++dead_letters[entry.connector];
+    return true;
+  }));
   for (auto& [name, lane] : lanes_) {
     Lane* target = lane.get();
     BRIDGELINE_RETURN_IF_ERROR(store_->ForEachOutbox(name, [&](store::OutboxEntry&& entry) {
@@ -201,7 +393,10 @@ Status Dispatcher::Start() {
       return true;
     }));
   }
-  for (auto& [name, lane] : lanes_) lane->Start();
+  for (auto& [name, lane] : lanes_) lane->Start(dead_letters[name]);
+  if (inbox != nullptr) {
+    for (auto& [name, connector] : connectors_) connector->StartInbound(inbox);
+  }
   return Status::Ok();
 }
 
@@ -213,7 +408,52 @@ void Dispatcher::Enqueue(std::vector<store::OutboxEntry> entries) {
 }
 
 void Dispatcher::Stop() {
+  for (auto& [name, connector] : connectors_) connector->StopInbound();
   for (auto& [name, lane] : lanes_) lane->Stop();
+}
+
+Connector* Dispatcher::Find(const std::string& name) const {
+  auto found = connectors_.find(name);
+  return found == connectors_.end() ? nullptr : found->second;
+}
+
+Result<std::vector<DeadLetter>> Dispatcher::DeadLetters(const std::string& connector,
+                                                        std::size_t limit) const {
+  std::vector<DeadLetter> letters;
+  Status status = Status::Ok();
+  BRIDGELINE_RETURN_IF_ERROR(store_->ForEachDeadLetter(connector, [&](store::OutboxEntry&& entry) {
+    if (letters.size() >= limit) return false;
+    DeadLetter letter;
+    letter.id = DeadLetterId(entry.key);
+    if (!letter.item.ParseFromString(entry.item_bytes)) {
+      status = Status::Internal("storage: cannot decode dead letter " + letter.id);
+      return false;
+    }
+    letters.push_back(std::move(letter));
+    return true;
+  }));
+  BRIDGELINE_RETURN_IF_ERROR(status);
+  return letters;
+}
+
+Status Dispatcher::Replay(const std::string& id) {
+  std::string key;
+  if (!DeadLetterKey(id, &key)) {
+    return Status::InvalidArgument("'" + id + "' is not a dead letter id (connector:sequence)",
+                                   "id");
+  }
+  auto lane = lanes_.find(key.substr(0, key.find('\0')));
+  if (lane == lanes_.end()) return Status::NotFound("no dead letter " + id);
+  auto entry = store_->ReplayDeadLetter(key);
+  if (!entry.ok()) {
+    if (entry.status().code() == Status::Code::kNotFound)
+      return Status::NotFound("no dead letter " + id);
+    return entry.status();
+  }
+  lane->second->Replayed();
+  lane->second->Push(std::move(*entry));
+  spdlog::info("dead letter {} replayed", id);
+  return Status::Ok();
 }
 
 std::map<std::string, Dispatcher::LaneState> Dispatcher::Lanes() const {
@@ -235,6 +475,30 @@ void Dispatcher::WriteMetrics(ops::Exposition* out) const {
     const double age =
         lane.depth == 0 ? 0 : static_cast<double>(now - lane.oldest_enqueued_at) / 1000.0;
     out->Sample("bridgeline_outbox_oldest_age_seconds", {{"connector", name}}, std::max(0.0, age));
+  }
+  out->Family("bridgeline_deliveries_total", "counter",
+              "Delivery outcomes since start, by connector: delivered, retried (an attempt "
+              "failed and will be repeated), dead_lettered, skipped (the remote's own change).");
+  for (const auto& [name, lane] : lanes) {
+    const std::pair<const char*, std::uint64_t> results[] = {{"delivered", lane.delivered},
+                                                             {"retried", lane.retried},
+                                                             {"dead_lettered", lane.dead_lettered},
+                                                             {"skipped", lane.skipped}};
+    for (const auto& [result, count] : results) {
+      out->Sample("bridgeline_deliveries_total", {{"connector", name}, {"result", result}},
+                  static_cast<double>(count));
+    }
+  }
+  out->Family("bridgeline_dead_letters", "gauge", "Dead letters waiting for ops, by connector.");
+  for (const auto& [name, lane] : lanes) {
+    out->Sample("bridgeline_dead_letters", {{"connector", name}},
+                static_cast<double>(lane.dead_letters));
+  }
+  out->Family("bridgeline_connector_breaker_open", "gauge",
+              "1 while a connector's circuit breaker is open or probing, by connector.");
+  for (const auto& [name, lane] : lanes) {
+    out->Sample("bridgeline_connector_breaker_open", {{"connector", name}},
+                lane.breaker_open ? 1 : 0);
   }
 }
 

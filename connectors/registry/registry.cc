@@ -2,6 +2,10 @@
 
 namespace bridgeline::connectors {
 
+Result<InboundEvent> Connector::Receive(const InboundRequest&) {
+  return Status::NotFound("this connector receives nothing; its remote system cannot push to it");
+}
+
 Registry& Registry::Global() {
   static Registry* registry = new Registry();  // never destroyed: used from static initializers
   return *registry;
@@ -32,7 +36,8 @@ config::ConnectorTypes Registry::ConfigTypes() const {
   };
   types.validate = [this](std::string_view type, const google::protobuf::Message& settings) {
     const ConnectorFactory* factory = Find(type);
-    return factory ? factory->Validate(settings) : Status::InvalidArgument("unknown connector type");
+    return factory ? factory->Validate(settings)
+                   : Status::InvalidArgument("unknown connector type");
   };
   return types;
 }

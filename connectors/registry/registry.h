@@ -3,14 +3,16 @@
 // builds the connector. A new connector is one folder and one line in connectors/CMakeLists.txt.
 #pragma once
 
+#include <google/protobuf/message.h>
+
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <google/protobuf/message.h>
-
+#include "bridgeline/v1/api.pb.h"
 #include "bridgeline/v1/config.pb.h"
 #include "bridgeline/v1/store.pb.h"
 #include "broker/common/status.h"
@@ -40,13 +42,52 @@ struct DeliveryResult {
   }
 };
 
-// One configured connector. Deliver runs on that connector's own delivery thread and may
-// block (a file sync, an HTTP call with a timeout).
+// What a remote system sent to POST /v1/connectors/{name}/inbound.
+struct InboundRequest {
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  TimeMs now = 0;
+};
+
+// A remote change, as the event it means for one case.
+struct InboundEvent {
+  std::string case_id;
+  bridgeline::v1::EventRequest request;
+  // The sender's id for the change (a webhook-id): the same id is applied once.
+  std::string delivery_id;
+};
+
+// Where connectors hand what their remote system changed, and keep what they must remember
+// across restarts (a polling cursor). Implemented by the broker's side (connectors/inbox).
+class Inbox {
+ public:
+  virtual ~Inbox() = default;
+  // Applies `event` to its case as the client of the case's contract, marked as coming via
+  // `connector` (which is then not sent the change back). `done` gets the outcome, from
+  // another thread: NotFound when that connector does not carry the case.
+  virtual void Submit(const std::string& connector, InboundEvent event,
+                      std::function<void(Status)> done) = 0;
+  // The connector's durable state; empty until first saved.
+  virtual Result<std::string> LoadState(const std::string& connector) = 0;
+  virtual Status SaveState(const std::string& connector, const std::string& value) = 0;
+};
+
+// One configured connector. Deliver runs on that connector's delivery threads, up to the
+// delivery policy's concurrency at once (never two events of one case), and may block (a file
+// sync, an HTTP call with a timeout).
 class Connector {
  public:
   virtual ~Connector() = default;
   // Carries one event (with the case as it stood after it, already masked) to the remote side.
   virtual DeliveryResult Deliver(const bridgeline::v1::OutboxItem& item) = 0;
+  // Checks and decodes a request the remote side pushed to us (a signed webhook). Errors say
+  // what was wrong: Unauthenticated for a bad signature or stale timestamp, InvalidArgument
+  // naming the field. Connectors that receive nothing answer NotFound.
+  virtual Result<InboundEvent> Receive(const InboundRequest& request);
+  // Connectors that fetch the remote side's changes themselves (polling) start doing so here,
+  // handing them to `inbox`, and stop in StopInbound. Nothing by default.
+  virtual void StartInbound(Inbox* inbox) { (void)inbox; }
+  virtual void StopInbound() {}
 };
 
 // What a factory may use to build a connector.
@@ -85,10 +126,10 @@ class Registry {
 };
 
 // Registers `Factory` at start-up, from the connector's own .cc file.
-#define BRIDGELINE_REGISTER_CONNECTOR(Factory)                                    \
-  static const bool bridgeline_registered_##Factory = [] {                        \
+#define BRIDGELINE_REGISTER_CONNECTOR(Factory)                                          \
+  static const bool bridgeline_registered_##Factory = [] {                              \
     ::bridgeline::connectors::Registry::Global().Register(std::make_unique<Factory>()); \
-    return true;                                                                  \
+    return true;                                                                        \
   }()
 
 }  // namespace bridgeline::connectors

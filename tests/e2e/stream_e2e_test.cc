@@ -72,17 +72,18 @@ void AwaitLogSequence(unsigned short port, std::uint64_t sequence) {
 }
 
 // One connection's worth of reading: ids of the events received (after `after`), until
-// `keep_reading` says stop or the stream ends; `closed` gets a closing event's data.
-std::vector<std::uint64_t> ReadStream(unsigned short port, const std::string& target,
-                                      const Headers& headers,
-                                      const std::function<bool(std::uint64_t id)>& keep_reading,
-                                      std::string* closed = nullptr,
-                                      std::vector<std::string>* lines = nullptr) {
+// `keep_reading` says stop or the stream ends; `closed` gets a closing event's data. Without
+// Catch's macros, which are not thread-safe: readers on other threads use this and leave their
+// answer's status and body in `answer` (the status is 0 when the stream simply ended).
+std::vector<std::uint64_t> ReadStreamUnchecked(
+    unsigned short port, const std::string& target, const Headers& headers,
+    const std::function<bool(std::uint64_t id)>& keep_reading, std::string* closed,
+    std::vector<std::string>* lines, bridgeline::http::HttpResponse* answer) {
   HttpClient client("127.0.0.1", port, std::chrono::seconds(30));
   SseParser parser;
   std::vector<std::uint64_t> ids;
   bool more = true;
-  bridgeline::http::HttpResponse response;
+  bridgeline::http::HttpResponse& response = *answer;
   // A reader that just left may hold its place for a moment, until the broker notices.
   for (int attempt = 0; attempt < 40 && (attempt == 0 || response.status == 503); ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -100,8 +101,23 @@ std::vector<std::uint64_t> ReadStream(unsigned short port, const std::string& ta
       return more;
     });
   }
-  INFO(response.body);
-  REQUIRE((response.status == 200 || response.status == 0));
+  return ids;
+}
+
+bool StreamEndedWell(const bridgeline::http::HttpResponse& answer) {
+  return answer.status == 200 || answer.status == 0;
+}
+
+// ReadStreamUnchecked on the test's own thread, requiring a good answer.
+std::vector<std::uint64_t> ReadStream(unsigned short port, const std::string& target,
+                                      const Headers& headers,
+                                      const std::function<bool(std::uint64_t id)>& keep_reading,
+                                      std::string* closed = nullptr,
+                                      std::vector<std::string>* lines = nullptr) {
+  bridgeline::http::HttpResponse answer;
+  auto ids = ReadStreamUnchecked(port, target, headers, keep_reading, closed, lines, &answer);
+  INFO(answer.body);
+  REQUIRE(StreamEndedWell(answer));
   return ids;
 }
 
@@ -117,6 +133,7 @@ TEST_CASE("readers that drop and resume at random points get every event once, i
   std::atomic<bool> writing{true};
   std::vector<std::vector<std::uint64_t>> seen(kReaders);
   std::vector<int> connections(kReaders, 0);
+  std::vector<std::string> bad_answers(kReaders);
   std::vector<std::thread> readers;
   for (int r = 0; r < kReaders; ++r) {
     readers.emplace_back([&, r] {
@@ -136,8 +153,15 @@ TEST_CASE("readers that drop and resume at random points get every event once, i
           headers["Last-Event-ID"] = std::to_string(last);
         }
         ++connections[r];
-        auto ids = ReadStream(broker.port(), target, headers,
-                              [&](std::uint64_t id) { return ++taken < budget && id < kEvents; });
+        bridgeline::http::HttpResponse answer;
+        auto ids = ReadStreamUnchecked(
+            broker.port(), target, headers,
+            [&](std::uint64_t id) { return ++taken < budget && id < kEvents; }, nullptr, nullptr,
+            &answer);
+        if (!StreamEndedWell(answer)) {
+          bad_answers[r] = std::to_string(answer.status) + " " + answer.body + answer.error;
+          break;
+        }
         for (auto id : ids) seen[r].push_back(id);
         if (!ids.empty()) last = ids.back();
       }
@@ -146,6 +170,7 @@ TEST_CASE("readers that drop and resume at random points get every event once, i
   Escalate(broker.port(), kWriters, kPerWriter, "resume");
   writing = false;
   for (auto& reader : readers) reader.join();
+  for (const auto& bad : bad_answers) CHECK(bad.empty());
 
   AwaitLogSequence(broker.port(), kEvents);
   for (int r = 0; r < kReaders; ++r) {
@@ -169,8 +194,9 @@ TEST_CASE(
   std::atomic<bool> paused{false}, burst_done{false};
   std::string closed;
   std::vector<std::uint64_t> first;
+  bridgeline::http::HttpResponse first_answer;
   std::thread reader([&] {
-    first = ReadStream(
+    first = ReadStreamUnchecked(
         broker.port(), "/v1/stream?after=0", kOps,
         [&](std::uint64_t) {
           if (!paused.exchange(true)) {
@@ -178,7 +204,7 @@ TEST_CASE(
           }
           return true;
         },
-        &closed);
+        &closed, nullptr, &first_answer);
   });
   Escalate(broker.port(), 1, 1, "before");
   for (int i = 0; i < 500 && !paused; ++i)
@@ -190,6 +216,7 @@ TEST_CASE(
   AwaitLogSequence(broker.port(), total);
   burst_done = true;
   reader.join();
+  CHECK(StreamEndedWell(first_answer));
 
   INFO(closed);
   CHECK_THAT(closed, Catch::Contains("\"reason\":\"too-slow\""));
@@ -232,9 +259,14 @@ TEST_CASE("the stream and the metrics refuse what they must, and filters hold") 
   SECTION("readers beyond the limit get 503 with Retry-After") {
     std::atomic<bool> release{false};
     std::vector<std::thread> holders;
+    std::atomic<int> holders_ended_well{0};
     for (int i = 0; i < 2; ++i) {
       holders.emplace_back([&] {
-        ReadStream(broker.port(), "/v1/stream", kOps, [&](std::uint64_t) { return false; });
+        bridgeline::http::HttpResponse answer;
+        ReadStreamUnchecked(
+            broker.port(), "/v1/stream", kOps, [&](std::uint64_t) { return false; }, nullptr,
+            nullptr, &answer);
+        holders_ended_well += StreamEndedWell(answer);
       });
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -243,6 +275,7 @@ TEST_CASE("the stream and the metrics refuse what they must, and filters hold") 
     CHECK(refused.headers.count("retry-after"));
     Escalate(broker.port(), 1, 1, "release");  // each holder takes one event and leaves
     for (auto& holder : holders) holder.join();
+    CHECK(holders_ended_well == 2);
   }
   SECTION("filters: a contract and event types") {
     Escalate(broker.port(), 1, 3, "filtered");

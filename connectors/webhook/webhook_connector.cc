@@ -1,0 +1,231 @@
+// The `webhook` connector. Outbound: each event is POSTed as JSON signed the Standard Webhooks
+// way; 2xx is delivered, 408, 429, 5xx and no answer are retried (Retry-After honoured), any
+// other answer is permanent (a dead letter). Inbound: the client's system POSTs one change to
+// /v1/connectors/{name}/inbound, signed with the same secret; a stale timestamp or a wrong
+// signature is refused, and the webhook-id makes a resent change apply once.
+#include <boost/url/parse.hpp>
+#include <cstdlib>
+#include <ctime>
+#include <iomanip>
+#include <mutex>
+#include <sstream>
+#include <vector>
+
+#include "broker/common/json.h"
+#include "broker/http/client.h"
+#include "connectors/registry/registry.h"
+#include "connectors/webhook/signature.h"
+#include "webhook.pb.h"  // generated from connectors/webhook/webhook.proto
+
+namespace bridgeline::connectors::webhook {
+namespace {
+
+namespace v1 = bridgeline::v1;
+
+constexpr TimeMs kDefaultTimeoutMs = 10 * kSecondMs;
+constexpr TimeMs kDefaultToleranceMs = 5 * kMinuteMs;
+constexpr std::size_t kErrorBodyShown = 200;
+
+struct Endpoint {
+  std::string host;
+  unsigned short port = 80;
+  std::string target;  // path and query
+};
+
+Result<Endpoint> ParseUrl(const std::string& url) {
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) return Status::InvalidArgument("'" + url + "' is not a URL", "url");
+  if (parsed->scheme() != "http") {
+    return Status::InvalidArgument(
+        "only http:// is supported; put a TLS proxy in front for https (" + url + ")", "url");
+  }
+  Endpoint endpoint;
+  endpoint.host = parsed->host_address();
+  if (endpoint.host.empty()) return Status::InvalidArgument("'" + url + "' has no host", "url");
+  if (parsed->has_port()) {
+    const auto port = parsed->port_number();
+    if (port == 0) return Status::InvalidArgument("'" + url + "' has no valid port", "url");
+    endpoint.port = port;
+  }
+  endpoint.target = std::string(parsed->encoded_resource());
+  if (endpoint.target.empty() || endpoint.target.front() != '/')
+    endpoint.target = std::string("/").append(endpoint.target);
+  return endpoint;
+}
+
+// Retry-After as delay-seconds or an HTTP-date; 0 when absent or unreadable.
+TimeMs RetryAfterMs(const std::map<std::string, std::string>& headers) {
+  auto header = headers.find("retry-after");
+  if (header == headers.end()) return 0;
+  const std::string& value = header->second;
+  if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos)
+    return std::stoll(value.substr(0, 9)) * kSecondMs;
+  std::tm date{};
+  std::istringstream in(value);
+  in >> std::get_time(&date, "%a, %d %b %Y %H:%M:%S");
+  if (in.fail()) return 0;
+  const TimeMs at = static_cast<TimeMs>(timegm(&date)) * kSecondMs;
+  return std::max<TimeMs>(0, at - WallClockNow());
+}
+
+class WebhookConnector : public Connector {
+ public:
+  WebhookConnector(std::string name, std::optional<Endpoint> endpoint, std::string key,
+                   TimeMs timeout_ms, TimeMs tolerance_ms)
+      : name_(std::move(name)),
+        endpoint_(std::move(endpoint)),
+        key_(std::move(key)),
+        timeout_ms_(timeout_ms),
+        tolerance_ms_(tolerance_ms) {}
+
+  DeliveryResult Deliver(const v1::OutboxItem& item) override {
+    if (!endpoint_) return DeliveryResult::Delivered();  // receives only
+    std::string body;
+    if (Status built = Payload(item, &body); !built.ok())
+      return DeliveryResult::Permanent("cannot print event: " + built.ToString());
+    // Stable across retries, so the receiver can drop a repeat.
+    const std::string id = "bl_" + std::to_string(item.event().sequence());
+    const std::int64_t timestamp = WallClockNow() / kSecondMs;
+    const std::map<std::string, std::string> headers = {
+        {"Content-Type", "application/json"},
+        {"User-Agent", "Bridgeline"},
+        {"webhook-id", id},
+        {"webhook-timestamp", std::to_string(timestamp)},
+        {"webhook-signature", Sign(key_, id, timestamp, body)}};
+
+    std::unique_ptr<http::HttpClient> client = Borrow();
+    http::HttpResponse response = client->Request("POST", endpoint_->target, body, headers);
+    if (response.status != 0) Return(std::move(client));
+
+    const std::string where =
+        "POST " + endpoint_->host + ":" + std::to_string(endpoint_->port) + endpoint_->target;
+    if (response.status == 0) return DeliveryResult::Retry(where + ": " + response.error);
+    if (response.status >= 200 && response.status < 300) return DeliveryResult::Delivered();
+    std::string answer = where + " answered " + std::to_string(response.status) + ": " +
+                         response.body.substr(0, kErrorBodyShown);
+    if (response.status == 408 || response.status == 429 || response.status >= 500)
+      return DeliveryResult::Retry(std::move(answer), RetryAfterMs(response.headers));
+    return DeliveryResult::Permanent(std::move(answer));
+  }
+
+  Result<InboundEvent> Receive(const InboundRequest& request) override {
+    auto header = [&](const char* name) -> std::string_view {
+      auto found = request.headers.find(name);
+      return found == request.headers.end() ? std::string_view() : found->second;
+    };
+    BRIDGELINE_RETURN_IF_ERROR(Verify(key_, header("webhook-id"), header("webhook-timestamp"),
+                                      header("webhook-signature"), request.body, request.now,
+                                      tolerance_ms_));
+    InboundChange change;
+    if (Status parsed = JsonToMessage(request.body, &change); !parsed.ok())
+      return Status::InvalidArgument(parsed.message());
+    if (change.case_id().empty()) return Status::InvalidArgument("is required", "case_id");
+    if (change.type() == v1::EventType::TYPE_UNSPECIFIED)
+      return Status::InvalidArgument("is required", "type");
+    InboundEvent event;
+    event.case_id = change.case_id();
+    event.delivery_id = std::string(header("webhook-id"));
+    event.request.set_type(change.type());
+    event.request.set_note(change.note());
+    event.request.set_reason(change.reason());
+    event.request.set_owner(change.owner());
+    event.request.set_priority(change.priority());
+    *event.request.mutable_actor() = change.actor();
+    return event;
+  }
+
+ private:
+  // {"type":"case.<event>","timestamp":...,"data":{"event":{...},"case":{...}}}: the envelope
+  // Standard Webhooks recommends.
+  static Status Payload(const v1::OutboxItem& item, std::string* body) {
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    body->append("{\"type\":");
+    AppendJsonString("case." + v1::EventType::Value_Name(item.event().type()), body);
+    body->append(",\"timestamp\":");
+    AppendJsonString(FormatUtc(FromTimestamp(item.event().at())), body);
+    body->append(",\"data\":{\"event\":");
+    BRIDGELINE_RETURN_IF_ERROR(MessageToJson(item.event(), body, options));
+    body->append(",\"case\":");
+    BRIDGELINE_RETURN_IF_ERROR(MessageToJson(item.case_state(), body, options));
+    body->append("}}");
+    return Status::Ok();
+  }
+
+  // One keep-alive connection per delivery in flight, kept for the next.
+  std::unique_ptr<http::HttpClient> Borrow() {
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        auto client = std::move(idle_.back());
+        idle_.pop_back();
+        return client;
+      }
+    }
+    return std::make_unique<http::HttpClient>(endpoint_->host, endpoint_->port,
+                                              std::chrono::milliseconds(timeout_ms_));
+  }
+  void Return(std::unique_ptr<http::HttpClient> client) {
+    std::lock_guard lock(mutex_);
+    idle_.push_back(std::move(client));
+  }
+
+  const std::string name_;
+  const std::optional<Endpoint> endpoint_;
+  const std::string key_;
+  const TimeMs timeout_ms_;
+  const TimeMs tolerance_ms_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<http::HttpClient>> idle_;
+};
+
+class WebhookFactory : public ConnectorFactory {
+ public:
+  std::string type() const override { return "webhook"; }
+  std::unique_ptr<google::protobuf::Message> NewSettings() const override {
+    return std::make_unique<WebhookSettings>();
+  }
+  Status Validate(const google::protobuf::Message& message) const override {
+    const auto& settings = static_cast<const WebhookSettings&>(message);
+    if (!settings.url().empty()) BRIDGELINE_RETURN_IF_ERROR(ParseUrl(settings.url()).status());
+    if (settings.secret().empty() == settings.secret_env().empty()) {
+      return Status::InvalidArgument(
+          "a webhook needs its signing secret in exactly one of secret or secret_env", "secret");
+    }
+    if (!settings.secret().empty()) {
+      auto key = DecodeSecret(settings.secret());
+      if (!key.ok()) return Status::InvalidArgument(key.status().message(), "secret");
+    }
+    return Status::Ok();
+  }
+  Result<std::unique_ptr<Connector>> Create(const v1::ConnectorConfig& config,
+                                            const ConnectorContext&) const override {
+    WebhookSettings settings;
+    if (!config.settings().UnpackTo(&settings))
+      return Status::InvalidArgument("settings are not webhook settings");
+    BRIDGELINE_RETURN_IF_ERROR(Validate(settings));
+    std::string secret = settings.secret();
+    if (!settings.secret_env().empty()) {
+      const char* value = std::getenv(settings.secret_env().c_str());
+      if (value == nullptr || *value == '\0') {
+        return Status::InvalidArgument("the environment variable " + settings.secret_env() +
+                                       " (secret_env) is not set");
+      }
+      secret = value;
+    }
+    auto key = DecodeSecret(secret);
+    if (!key.ok())
+      return Status::InvalidArgument(settings.secret_env() + ": " + key.status().message());
+    std::optional<Endpoint> endpoint;
+    if (!settings.url().empty()) endpoint = *ParseUrl(settings.url());
+    return std::unique_ptr<Connector>(std::make_unique<WebhookConnector>(
+        config.name(), std::move(endpoint), std::move(*key),
+        DurationMsOr(settings.timeout(), kDefaultTimeoutMs),
+        DurationMsOr(settings.tolerance(), kDefaultToleranceMs)));
+  }
+};
+
+BRIDGELINE_REGISTER_CONNECTOR(WebhookFactory);
+
+}  // namespace
+}  // namespace bridgeline::connectors::webhook
