@@ -13,7 +13,9 @@ build_packages=(
   librocksdb-dev catch2 libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libre2-dev libhowardhinnant-date-dev libssl-dev
 )
-test_packages=(tmux python3 openssl clang libclang-rt-14-dev chromium prometheus)
+# Request Tracker 5 (SQLite, standalone server) for the rt5 connector's integration test.
+test_packages=(tmux python3 openssl clang libclang-rt-14-dev chromium prometheus
+  request-tracker5 rt5-db-sqlite rt5-standalone)
 bench_packages=(prometheus-alertmanager)
 
 wanted=("${build_packages[@]}")
@@ -39,5 +41,8 @@ if [[ $(id -u) -ne 0 ]]; then
   sudo_cmd=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
+# RT's package would set up a system-wide database through dbconfig; the tests make their own.
+echo "request-tracker5 request-tracker5/dbconfig-install boolean false" |
+  "${sudo_cmd[@]}" debconf-set-selections
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

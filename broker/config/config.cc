@@ -283,6 +283,12 @@ class Validator {
         Error(path + ".type", fmt::format("connector type '{}' is not registered (registered: {})",
                                           connector.type(), registered));
       }
+      constexpr std::uint32_t kMostConcurrent = 256;  // each is a thread
+      if (connector.delivery().concurrency() > kMostConcurrent) {
+        Error(path + ".delivery.concurrency",
+              fmt::format("at most {} deliveries at once, not {}", kMostConcurrent,
+                          connector.delivery().concurrency()));
+      }
     }
   }
 

@@ -108,6 +108,22 @@ void YamlToProto::FillField(const YAML::Node& node, pb::Message* message,
     FillSettings(node, message, field, path, parent);
     return;
   }
+  if (field->is_map()) {
+    if (!node.IsMap()) {
+      Error(node.Mark(), path + " must be a mapping of names to values, not " + KindOf(node));
+      return;
+    }
+    const pb::FieldDescriptor* key_field = field->message_type()->map_key();
+    const pb::FieldDescriptor* value_field = field->message_type()->map_value();
+    for (const auto& entry : node) {
+      std::string entry_path = path + "." + entry.first.as<std::string>("");
+      source_map_->Record(entry_path, entry.first.Mark());
+      pb::Message* pair = message->GetReflection()->AddMessage(message, field);
+      FillScalar(entry.first, pair, key_field, entry_path);
+      FillScalar(entry.second, pair, value_field, entry_path);
+    }
+    return;
+  }
   if (field->is_repeated()) {
     if (!node.IsSequence()) {
       Error(node.Mark(), path + " must be a list, not " + KindOf(node));

@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
 #include <optional>
 
 namespace bridgeline::http {
@@ -25,6 +26,27 @@ void TakeHead(const http::response<http::string_body>& message, HttpResponse* re
   }
 }
 }  // namespace
+
+Result<HttpEndpoint> ParseHttpUrl(const std::string& url) {
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) return Status::InvalidArgument("'" + url + "' is not a URL", "url");
+  if (parsed->scheme() != "http") {
+    return Status::InvalidArgument(
+        "only http:// is supported; put a TLS proxy in front for https (" + url + ")", "url");
+  }
+  HttpEndpoint endpoint;
+  endpoint.host = parsed->host_address();
+  if (endpoint.host.empty()) return Status::InvalidArgument("'" + url + "' has no host", "url");
+  if (parsed->has_port()) {
+    const auto port = parsed->port_number();
+    if (port == 0) return Status::InvalidArgument("'" + url + "' has no valid port", "url");
+    endpoint.port = port;
+  }
+  endpoint.target = std::string(parsed->encoded_resource());
+  if (endpoint.target.empty() || endpoint.target.front() != '/')
+    endpoint.target = std::string("/").append(endpoint.target);
+  return endpoint;
+}
 
 struct HttpClient::Impl {
   std::string host;
@@ -214,6 +236,32 @@ HttpResponse HttpClient::Stream(const std::string& target,
   }
   impl_->buffer.clear();
   impl_->stream.reset();
+  return response;
+}
+
+HttpClientPool::HttpClientPool(std::string host, unsigned short port,
+                               std::chrono::milliseconds timeout)
+    : host_(std::move(host)), port_(port), timeout_(timeout) {}
+
+HttpClientPool::~HttpClientPool() = default;
+
+HttpResponse HttpClientPool::Request(const std::string& method, const std::string& target,
+                                     const std::string& body,
+                                     const std::map<std::string, std::string>& headers) {
+  std::unique_ptr<HttpClient> client;
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      client = std::move(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (!client) client = std::make_unique<HttpClient>(host_, port_, timeout_);
+  HttpResponse response = client->Request(method, target, body, headers);
+  if (response.status != 0) {
+    std::lock_guard lock(mutex_);
+    idle_.push_back(std::move(client));
+  }
   return response;
 }
 

@@ -1,15 +1,31 @@
 // A small synchronous HTTP/1.1 client: what the command line (backup, tail) and the tests use
-// to talk to a broker. One keep-alive connection, a deadline on every exchange.
+// to talk to a broker, and connectors to call remote systems. One keep-alive connection, a
+// deadline on every exchange.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "broker/common/status.h"
 
 namespace bridgeline::http {
+
+// Where an http:// URL points.
+struct HttpEndpoint {
+  std::string host;
+  unsigned short port = 80;
+  std::string target;  // path and query, "/" at least
+};
+
+// Parses an absolute http:// URL; InvalidArgument (field "url") naming what is wrong. https is
+// refused: the client speaks plain HTTP (a TLS proxy in front serves https).
+Result<HttpEndpoint> ParseHttpUrl(const std::string& url);
 
 struct HttpResponse {
   int status = 0;  // 0 when the connection failed or was closed without an answer
@@ -43,6 +59,25 @@ class HttpClient {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// Keep-alive connections to one server for callers on several threads: each request borrows
+// an idle connection (or opens one) and gives it back when it is still usable.
+class HttpClientPool {
+ public:
+  HttpClientPool(std::string host, unsigned short port, std::chrono::milliseconds timeout);
+  ~HttpClientPool();
+
+  HttpResponse Request(const std::string& method, const std::string& target,
+                       const std::string& body = {},
+                       const std::map<std::string, std::string>& headers = {});
+
+ private:
+  std::string host_;
+  unsigned short port_;
+  std::chrono::milliseconds timeout_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<HttpClient>> idle_;
 };
 
 }  // namespace bridgeline::http

@@ -165,10 +165,11 @@ class Dispatcher::Lane {
       Count(&skipped_);
       return Remove(key);
     }
+    Mask(item);  // once: what is kept for a retry or a dead letter is what may be sent anyway
     TimeMs backoff = policy_.first_backoff_ms;
     while (true) {
       if (!AwaitBreaker()) return false;
-      DeliveryResult result = Deliver(*item);
+      DeliveryResult result = connector_->Deliver(*item);
       RecordAttempt(result.kind == DeliveryResult::Kind::kRetry);
       if (result.kind == DeliveryResult::Kind::kDelivered) {
         Count(&delivered_);
@@ -289,13 +290,12 @@ class Dispatcher::Lane {
     return std::find(connectors.begin(), connectors.end(), name_) != connectors.end();
   }
 
-  DeliveryResult Deliver(v1::OutboxItem item) {
-    auto contract = contracts_.find(item.case_state().contract());
+  void Mask(v1::OutboxItem* item) const {
+    auto contract = contracts_.find(item->case_state().contract());
     if (contract != contracts_.end()) {
-      engine::MaskCase(contract->second, item.mutable_case_state());
-      engine::MaskEvent(contract->second, item.mutable_event());
+      engine::MaskCase(contract->second, item->mutable_case_state());
+      engine::MaskEvent(contract->second, item->mutable_event());
     }
-    return connector_->Deliver(item);
   }
 
   TimeMs Jitter(TimeMs backoff) {

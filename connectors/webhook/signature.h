@@ -26,6 +26,4 @@ std::string Sign(std::string_view key, std::string_view id, std::int64_t timesta
 Status Verify(std::string_view key, std::string_view id, std::string_view timestamp,
               std::string_view signatures, std::string_view body, TimeMs now, TimeMs tolerance_ms);
 
-std::string Base64Encode(std::string_view bytes);
-
 }  // namespace bridgeline::connectors::webhook

@@ -3,13 +3,10 @@
 // other answer is permanent (a dead letter). Inbound: the client's system POSTs one change to
 // /v1/connectors/{name}/inbound, signed with the same secret; a stale timestamp or a wrong
 // signature is refused, and the webhook-id makes a resent change apply once.
-#include <boost/url/parse.hpp>
 #include <cstdlib>
 #include <ctime>
 #include <iomanip>
-#include <mutex>
 #include <sstream>
-#include <vector>
 
 #include "broker/common/json.h"
 #include "broker/http/client.h"
@@ -25,33 +22,6 @@ namespace v1 = bridgeline::v1;
 constexpr TimeMs kDefaultTimeoutMs = 10 * kSecondMs;
 constexpr TimeMs kDefaultToleranceMs = 5 * kMinuteMs;
 constexpr std::size_t kErrorBodyShown = 200;
-
-struct Endpoint {
-  std::string host;
-  unsigned short port = 80;
-  std::string target;  // path and query
-};
-
-Result<Endpoint> ParseUrl(const std::string& url) {
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed) return Status::InvalidArgument("'" + url + "' is not a URL", "url");
-  if (parsed->scheme() != "http") {
-    return Status::InvalidArgument(
-        "only http:// is supported; put a TLS proxy in front for https (" + url + ")", "url");
-  }
-  Endpoint endpoint;
-  endpoint.host = parsed->host_address();
-  if (endpoint.host.empty()) return Status::InvalidArgument("'" + url + "' has no host", "url");
-  if (parsed->has_port()) {
-    const auto port = parsed->port_number();
-    if (port == 0) return Status::InvalidArgument("'" + url + "' has no valid port", "url");
-    endpoint.port = port;
-  }
-  endpoint.target = std::string(parsed->encoded_resource());
-  if (endpoint.target.empty() || endpoint.target.front() != '/')
-    endpoint.target = std::string("/").append(endpoint.target);
-  return endpoint;
-}
 
 // Retry-After as delay-seconds or an HTTP-date; 0 when absent or unreadable.
 TimeMs RetryAfterMs(const std::map<std::string, std::string>& headers) {
@@ -70,13 +40,18 @@ TimeMs RetryAfterMs(const std::map<std::string, std::string>& headers) {
 
 class WebhookConnector : public Connector {
  public:
-  WebhookConnector(std::string name, std::optional<Endpoint> endpoint, std::string key,
+  WebhookConnector(std::string name, std::optional<http::HttpEndpoint> endpoint, std::string key,
                    TimeMs timeout_ms, TimeMs tolerance_ms)
       : name_(std::move(name)),
         endpoint_(std::move(endpoint)),
         key_(std::move(key)),
         timeout_ms_(timeout_ms),
-        tolerance_ms_(tolerance_ms) {}
+        tolerance_ms_(tolerance_ms) {
+    if (endpoint_) {
+      pool_ = std::make_unique<http::HttpClientPool>(endpoint_->host, endpoint_->port,
+                                                     std::chrono::milliseconds(timeout_ms_));
+    }
+  }
 
   DeliveryResult Deliver(const v1::OutboxItem& item) override {
     if (!endpoint_) return DeliveryResult::Delivered();  // receives only
@@ -93,9 +68,7 @@ class WebhookConnector : public Connector {
         {"webhook-timestamp", std::to_string(timestamp)},
         {"webhook-signature", Sign(key_, id, timestamp, body)}};
 
-    std::unique_ptr<http::HttpClient> client = Borrow();
-    http::HttpResponse response = client->Request("POST", endpoint_->target, body, headers);
-    if (response.status != 0) Return(std::move(client));
+    http::HttpResponse response = pool_->Request("POST", endpoint_->target, body, headers);
 
     const std::string where =
         "POST " + endpoint_->host + ":" + std::to_string(endpoint_->port) + endpoint_->target;
@@ -152,31 +125,12 @@ class WebhookConnector : public Connector {
     return Status::Ok();
   }
 
-  // One keep-alive connection per delivery in flight, kept for the next.
-  std::unique_ptr<http::HttpClient> Borrow() {
-    {
-      std::lock_guard lock(mutex_);
-      if (!idle_.empty()) {
-        auto client = std::move(idle_.back());
-        idle_.pop_back();
-        return client;
-      }
-    }
-    return std::make_unique<http::HttpClient>(endpoint_->host, endpoint_->port,
-                                              std::chrono::milliseconds(timeout_ms_));
-  }
-  void Return(std::unique_ptr<http::HttpClient> client) {
-    std::lock_guard lock(mutex_);
-    idle_.push_back(std::move(client));
-  }
-
   const std::string name_;
-  const std::optional<Endpoint> endpoint_;
+  const std::optional<http::HttpEndpoint> endpoint_;
   const std::string key_;
   const TimeMs timeout_ms_;
   const TimeMs tolerance_ms_;
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<http::HttpClient>> idle_;
+  std::unique_ptr<http::HttpClientPool> pool_;
 };
 
 class WebhookFactory : public ConnectorFactory {
@@ -187,7 +141,8 @@ class WebhookFactory : public ConnectorFactory {
   }
   Status Validate(const google::protobuf::Message& message) const override {
     const auto& settings = static_cast<const WebhookSettings&>(message);
-    if (!settings.url().empty()) BRIDGELINE_RETURN_IF_ERROR(ParseUrl(settings.url()).status());
+    if (!settings.url().empty())
+      BRIDGELINE_RETURN_IF_ERROR(http::ParseHttpUrl(settings.url()).status());
     if (settings.secret().empty() == settings.secret_env().empty()) {
       return Status::InvalidArgument(
           "a webhook needs its signing secret in exactly one of secret or secret_env", "secret");
@@ -216,8 +171,8 @@ class WebhookFactory : public ConnectorFactory {
     auto key = DecodeSecret(secret);
     if (!key.ok())
       return Status::InvalidArgument(settings.secret_env() + ": " + key.status().message());
-    std::optional<Endpoint> endpoint;
-    if (!settings.url().empty()) endpoint = *ParseUrl(settings.url());
+    std::optional<http::HttpEndpoint> endpoint;
+    if (!settings.url().empty()) endpoint = *http::ParseHttpUrl(settings.url());
     return std::unique_ptr<Connector>(std::make_unique<WebhookConnector>(
         config.name(), std::move(endpoint), std::move(*key),
         DurationMsOr(settings.timeout(), kDefaultTimeoutMs),

@@ -2,6 +2,7 @@
 # A throwaway Request Tracker 5 on loopback for the integration tests, from Debian's packages
 # (request-tracker5, rt5-db-sqlite, rt5-standalone; scripts/install-deps.sh --test installs them).
 #   scripts/rt5/test-server.sh start DIR PORT   new SQLite database in DIR, server on 127.0.0.1:PORT
+#   scripts/rt5/test-server.sh resume DIR PORT  the server again on DIR's database (after stop)
 #   scripts/rt5/test-server.sh stop DIR         stops the server started for DIR
 # The site config lives in DIR and is chosen with RT_SITE_CONFIG, so the machine's own RT
 # configuration is neither read nor touched.
@@ -10,12 +11,37 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 command="${1:-}"
 dir="${2:-}"
-[[ -n "$command" && -n "$dir" ]] || { echo "usage: $0 start DIR PORT | stop DIR" >&2; exit 2; }
+[[ -n "$command" && -n "$dir" ]] || { echo "usage: $0 start DIR PORT | resume DIR PORT | stop DIR" >&2; exit 2; }
 
 export RT_SITE_CONFIG="$dir/RT_SiteConfig.pm"
 export RT_SITE_CONFIG_DIR="$dir/RT_SiteConfig.d"
 
+# Starts the server on DIR's database and waits until REST 2 answers.
+serve() {
+  local port="$1"
+  setsid /usr/share/request-tracker5/libexec/rt-server --port "$port" \
+    >"$dir/server.log" 2>&1 </dev/null &
+  echo $! >"$dir/server.pid"
+  for _ in $(seq 1 600); do
+    if curl -sf -u bridgeline:bridgeline-test-password \
+      "http://127.0.0.1:$port/REST/2.0/queues/all" >/dev/null 2>&1; then
+      return 0
+    fi
+    if ! kill -0 "$(cat "$dir/server.pid")" 2>/dev/null; then
+      cat "$dir/server.log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "Request Tracker did not answer on port $port within 60 s" >&2
+  cat "$dir/server.log" >&2
+  return 1
+}
+
 case "$command" in
+  resume)
+    serve "${3:?a port is needed}"
+    ;;
   start)
     port="${3:?a port is needed}"
     mkdir -p "$dir" "$RT_SITE_CONFIG_DIR" "$dir/mail"
@@ -41,23 +67,7 @@ CONFIG
       { cat "$dir/setup.log" >&2; exit 1; }
     rt-setup-database-5 --action insert --datafile "$here/initialdata" </dev/null \
       >>"$dir/setup.log" 2>&1 || { cat "$dir/setup.log" >&2; exit 1; }
-    setsid /usr/share/request-tracker5/libexec/rt-server --port "$port" \
-      >"$dir/server.log" 2>&1 < /dev/null &
-    echo $! > "$dir/server.pid"
-    for _ in $(seq 1 600); do
-      if curl -sf -u bridgeline:bridgeline-test-password \
-           "http://127.0.0.1:$port/REST/2.0/queues/all" >/dev/null 2>&1; then
-        exit 0
-      fi
-      if ! kill -0 "$(cat "$dir/server.pid")" 2>/dev/null; then
-        cat "$dir/server.log" >&2
-        exit 1
-      fi
-      sleep 0.1
-    done
-    echo "Request Tracker did not answer on port $port within 60 s" >&2
-    cat "$dir/server.log" >&2
-    exit 1
+    serve "$port"
     ;;
   stop)
     if [[ -f "$dir/server.pid" ]]; then
@@ -70,7 +80,7 @@ CONFIG
     fi
     ;;
   *)
-    echo "usage: $0 start DIR PORT | stop DIR" >&2
+    echo "usage: $0 start DIR PORT | resume DIR PORT | stop DIR" >&2
     exit 2
     ;;
 esac

@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
   unsigned short port = 0;
   app.add_option("--port", port,
                  "http: drive a broker already running on this loopback port, for 20 s");
-  app.add_option("--only", only, "Run one group: engine, store, http, stream, simulate");
+  app.add_option("--only", only,
+                 "Run one group: engine, store, http, stream, simulate, connectors");
   CLI11_PARSE(app, argc, argv);
   std::cout << "| benchmark | figure |\n| --- | --- |\n";
   if (only.empty() || only == "engine") bridgeline::bench::EngineBenchmarks();
@@ -52,5 +53,6 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "http") bridgeline::bench::HttpBenchmarks(port);
   if (only.empty() || only == "stream") bridgeline::bench::StreamBenchmarks();
   if (only.empty() || only == "simulate") bridgeline::bench::SimulateBenchmarks();
+  if (only.empty() || only == "connectors") bridgeline::bench::ConnectorBenchmarks();
   return 0;
 }

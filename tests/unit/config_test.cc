@@ -1,10 +1,10 @@
 // The config loader: every rule a config must follow is refused with file, line, column.
-#include <catch2/catch.hpp>
+#include "broker/config/config.h"
 
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <sstream>
 
-#include "broker/config/config.h"
 #include "connectors/registry/registry.h"
 
 namespace {
@@ -51,7 +51,8 @@ contracts:
 )";
 
 LoadResult Load(const std::string& text) {
-  return LoadConfigText(text, "test.yaml", bridgeline::connectors::Registry::Global().ConfigTypes());
+  return LoadConfigText(text, "test.yaml",
+                        bridgeline::connectors::Registry::Global().ConfigTypes());
 }
 
 std::string Replace(std::string text, const std::string& from, const std::string& to) {
@@ -96,7 +97,8 @@ TEST_CASE("the shipped example config is valid", "[config]") {
 
 TEST_CASE("a bad config is refused with file, line, column and a plain sentence", "[config]") {
   SECTION("an unknown key") {
-    auto error = OnlyError(Load(Replace(kValid, "    calendar: always\n", "    calendar: always\n    colour: blue\n")));
+    auto error = OnlyError(Load(
+        Replace(kValid, "    calendar: always\n", "    calendar: always\n    colour: blue\n")));
     CHECK(error.file == "test.yaml");
     CHECK(error.line == 22);
     CHECK(error.column == 5);
@@ -109,34 +111,40 @@ TEST_CASE("a bad config is refused with file, line, column and a plain sentence"
     CHECK_THAT(error.message, Catch::Contains("must be true or false, not 'maybe'"));
   }
   SECTION("a list where one value belongs") {
-    auto error = FirstError(Load(Replace(kValid, "    calendar: always\n", "    calendar: [always]\n")));
+    auto error =
+        FirstError(Load(Replace(kValid, "    calendar: always\n", "    calendar: [always]\n")));
     CHECK(error.line == 21);
     CHECK_THAT(error.message, Catch::Contains("must be a single value"));
   }
   SECTION("a contract without a catch-all route") {
-    auto error = OnlyError(Load(Replace(kValid, "      - name: all\n        owner: acme-desk\n",
-                                        "      - name: billing\n        match: { category: [billing] }\n"
-                                        "        owner: acme-desk\n")));
+    auto error =
+        OnlyError(Load(Replace(kValid, "      - name: all\n        owner: acme-desk\n",
+                               "      - name: billing\n        match: { category: [billing] }\n"
+                               "        owner: acme-desk\n")));
     CHECK(error.line == 25);
     CHECK_THAT(error.message, Catch::Contains("has no catch-all route"));
   }
   SECTION("a reference to an undefined organization") {
     auto error = OnlyError(Load(Replace(kValid, "    client: acme\n", "    client: umbrella\n")));
     CHECK(error.line == 20);
-    CHECK_THAT(error.message, Catch::Contains("client organization 'umbrella', which is not defined"));
+    CHECK_THAT(error.message,
+               Catch::Contains("client organization 'umbrella', which is not defined"));
   }
   SECTION("a reference to an undefined calendar") {
-    auto error = OnlyError(Load(Replace(kValid, "    calendar: always\n", "    calendar: weekdays\n")));
+    auto error =
+        OnlyError(Load(Replace(kValid, "    calendar: always\n", "    calendar: weekdays\n")));
     CHECK(error.line == 21);
     CHECK_THAT(error.message, Catch::Contains("calendar 'weekdays', which is not defined"));
   }
   SECTION("a reference to an undefined owner") {
-    auto error = OnlyError(Load(Replace(kValid, "        owner: acme-desk\n", "        owner: nobody\n")));
+    auto error =
+        OnlyError(Load(Replace(kValid, "        owner: acme-desk\n", "        owner: nobody\n")));
     CHECK(error.line == 27);
     CHECK_THAT(error.message, Catch::Contains("owner 'nobody', which is not defined"));
   }
   SECTION("a reference to an undefined connector") {
-    auto error = OnlyError(Load(Replace(kValid, "    connectors: [desk]\n", "    connectors: [desk, pager]\n")));
+    auto error = OnlyError(
+        Load(Replace(kValid, "    connectors: [desk]\n", "    connectors: [desk, pager]\n")));
     CHECK(error.line == 34);
     CHECK_THAT(error.message, Catch::Contains("connector 'pager', which is not defined"));
   }
@@ -158,20 +166,26 @@ TEST_CASE("a bad config is refused with file, line, column and a plain sentence"
     CHECK_THAT(error.message, Catch::Contains("jsonl"));
   }
   SECTION("an unknown key inside typed connector settings") {
-    auto error = OnlyError(Load(Replace(kValid, "      path: desk.jsonl\n", "      path: desk.jsonl\n      url: x\n")));
+    auto error = OnlyError(Load(
+        Replace(kValid, "      path: desk.jsonl\n", "      path: desk.jsonl\n      url: x\n")));
     CHECK(error.line == 17);
     CHECK_THAT(error.message, Catch::Contains("unknown key 'url'"));
   }
   SECTION("connector settings that the connector refuses") {
-    auto error = OnlyError(Load(Replace(kValid, "      path: desk.jsonl\n", "      rotate_bytes: 10\n")));
+    auto error =
+        OnlyError(Load(Replace(kValid, "      path: desk.jsonl\n", "      rotate_bytes: 10\n")));
     CHECK_THAT(error.message, Catch::Contains("needs a path"));
   }
   SECTION("a text pattern that RE2 cannot compile") {
-    auto error = OnlyError(Load(Replace(kValid, "      - name: all\n", "      - name: broken\n        match: { text: [\"(unclosed\"] }\n        owner: acme-desk\n      - name: all\n")));
+    auto error =
+        OnlyError(Load(Replace(kValid, "      - name: all\n",
+                               "      - name: broken\n        match: { text: [\"(unclosed\"] }\n   "
+                               "     owner: acme-desk\n      - name: all\n")));
     CHECK_THAT(error.message, Catch::Contains("pattern '(unclosed' is not valid"));
   }
   SECTION("a time zone that does not exist") {
-    auto error = OnlyError(Load(Replace(kValid, "    always_open: true\n", "    time_zone: Mars/Olympus\n    always_open: true\n")));
+    auto error = OnlyError(Load(Replace(kValid, "    always_open: true\n",
+                                        "    time_zone: Mars/Olympus\n    always_open: true\n")));
     CHECK(error.line == 11);
     CHECK_THAT(error.message, Catch::Contains("'Mars/Olympus' is not an IANA time zone"));
   }
@@ -188,15 +202,17 @@ TEST_CASE("a bad config is refused with file, line, column and a plain sentence"
 }
 
 TEST_CASE("every error of a config is reported, not only the first", "[config]") {
-  std::string broken = Replace(Replace(Replace(kValid, "    calendar: always\n", "    calendar: weekdays\n"),
-                                       "        owner: acme-desk\n", "        owner: nobody\n"),
-                               "type: jsonl", "type: telex");
+  std::string broken =
+      Replace(Replace(Replace(kValid, "    calendar: always\n", "    calendar: weekdays\n"),
+                      "        owner: acme-desk\n", "        owner: nobody\n"),
+              "type: jsonl", "type: telex");
   LoadResult result = Load(broken);
   REQUIRE(result.errors.size() == 3);
   std::string all;
   for (const auto& error : result.errors) all += error.ToString() + "\n";
   CHECK_THAT(all, Catch::Contains("test.yaml:14:5: connector type 'telex'"));
-  CHECK_THAT(all, Catch::Contains("test.yaml:21:5: contract 'bpo-acme' refers to calendar 'weekdays'"));
+  CHECK_THAT(all,
+             Catch::Contains("test.yaml:21:5: contract 'bpo-acme' refers to calendar 'weekdays'"));
   CHECK_THAT(all, Catch::Contains("test.yaml:27:9: contract 'bpo-acme' refers to owner 'nobody'"));
 }
 
@@ -215,4 +231,77 @@ TEST_CASE("durations are read as people write them", "[config]") {
 TEST_CASE("hash-token gives the SHA-256 that token_sha256 holds", "[config]") {
   CHECK(bridgeline::config::HashToken("demo-outsourcer-token") ==
         "33c025172e1813950de5d2a0d123536ec989ceae641560eb49c8d9ec493e1eef");
+}
+
+TEST_CASE("connector settings are checked by their own type, with where they went wrong",
+          "[config][connectors]") {
+  const std::string desk =
+      "  - name: desk\n    type: jsonl\n    settings:\n      path: desk.jsonl\n";
+  SECTION("a webhook and a Request Tracker with good settings load, maps included") {
+    auto result =
+        Load(Replace(kValid, desk,
+                     desk + "  - name: hook\n    type: webhook\n    settings:\n"
+                            "      url: http://127.0.0.1:9000/hook\n"
+                            "      secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"
+                            "    delivery: { concurrency: 8, max_attempts: 3, max_age: 1h,"
+                            " breaker: { failures: 2, open_for: 10s } }\n"
+                            "  - name: rt\n    type: rt5\n    settings:\n"
+                            "      url: http://127.0.0.1:8081\n      username: bridgeline\n"
+                            "      password_env: RT_PASSWORD\n      queue: Escalations\n"
+                            "      queue_by_owner: { acme-desk: Acme }\n"
+                            "      custom_fields: { \"Tier-1 ticket\": tier1_ticket_id }\n"));
+    for (const auto& error : result.errors) INFO(error.ToString());
+    REQUIRE(result.errors.empty());
+    const auto& hook = result.config.connectors(1);
+    CHECK(hook.delivery().concurrency() == 8);
+    CHECK(hook.delivery().max_age().seconds() == 3600);
+    CHECK(hook.delivery().breaker().open_for().seconds() == 10);
+  }
+  SECTION("a webhook without a secret, or with one that is not base64") {
+    auto missing = OnlyError(Load(Replace(
+        kValid, desk,
+        desk + "  - name: hook\n    type: webhook\n    settings:\n      url: http://h:1/x\n")));
+    CHECK(missing.line == 20);  // the settings the secret is missing from
+    CHECK_THAT(missing.message, Catch::Contains("secret"));
+    auto garbled =
+        OnlyError(Load(Replace(kValid, desk,
+                               desk + "  - name: hook\n    type: webhook\n    settings:\n"
+                                      "      secret: whsec_not*base64\n")));
+    CHECK_THAT(garbled.message, Catch::Contains("not whsec_ followed by base64"));
+  }
+  SECTION("an https URL is refused with the way out") {
+    auto error =
+        OnlyError(Load(Replace(kValid, desk,
+                               desk + "  - name: hook\n    type: webhook\n    settings:\n"
+                                      "      url: https://example.com/hook\n"
+                                      "      secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n")));
+    CHECK_THAT(error.message, Catch::Contains("settings.url") && Catch::Contains("TLS proxy"));
+  }
+  SECTION("a custom field filled from something that is not a case field") {
+    auto error = OnlyError(
+        Load(Replace(kValid, desk,
+                     desk + "  - name: rt\n    type: rt5\n    settings:\n"
+                            "      url: http://127.0.0.1:8081\n      username: bridgeline\n"
+                            "      password: secret\n      queue: Escalations\n"
+                            "      custom_fields: { \"Tier-1 ticket\": ticket_number }\n")));
+    CHECK(error.line == 24);
+    CHECK_THAT(error.message, Catch::Contains("'ticket_number', which is not a case field"));
+  }
+  SECTION("a map where a list is written") {
+    auto error = FirstError(
+        Load(Replace(kValid, desk,
+                     desk + "  - name: rt\n    type: rt5\n    settings:\n"
+                            "      url: http://127.0.0.1:8081\n      username: bridgeline\n"
+                            "      password: secret\n      queue: Escalations\n"
+                            "      queue_by_owner: [Acme]\n")));
+    CHECK(error.line == 24);
+    CHECK_THAT(error.message, Catch::Contains("must be a mapping of names to values"));
+  }
+  SECTION("more deliveries at once than threads allowed") {
+    auto error =
+        OnlyError(Load(Replace(kValid, "      path: desk.jsonl\n",
+                               "      path: desk.jsonl\n    delivery: { concurrency: 5000 }\n")));
+    CHECK(error.line == 17);
+    CHECK_THAT(error.message, Catch::Contains("at most 256 deliveries at once"));
+  }
 }

@@ -1,0 +1,233 @@
+// Connector throughput: deliveries/s from the outbox to a local webhook receiver, and tickets/s
+// into a real Request Tracker 5 against RT's own serial create rate over REST.
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "broker/common/encoding.h"
+#include "broker/http/client.h"
+#include "tests/bench/bench.h"
+#include "tests/support/api.h"
+#include "tests/support/broker_process.h"
+#include "tests/support/webhook_sink.h"
+
+namespace bridgeline::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using testing::BrokerProcess;
+
+const std::map<std::string, std::string> kOutsourcer = {
+    {"Authorization", "Bearer demo-outsourcer-token"}};
+
+// Escalates `count` cases from `threads` connections; how many were refused.
+int EscalateMany(unsigned short port, int count, int threads, const std::string& prefix) {
+  std::atomic<int> next{0}, refused{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      http::HttpClient client("127.0.0.1", port);
+      for (int i = next++; i < count; i = next++) {
+        auto response = client.Request(
+            "POST", "/v1/escalations",
+            testing::EscalationJson(prefix + std::to_string(i), "SEV3", "Refund stuck"),
+            kOutsourcer);
+        refused += response.status != 201;
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  return refused;
+}
+
+// Posts one comment on each of cases BL-1..BL-`count`; how many were refused.
+int CommentOnEach(unsigned short port, int count, int threads) {
+  std::atomic<int> next{1}, refused{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      http::HttpClient client("127.0.0.1", port);
+      for (int i = next++; i <= count; i = next++) {
+        auto response = client.Request("POST", fmt::format("/v1/escalations/BL-{}/events", i),
+                                       R"({"type":"comment","note":"still waiting"})", kOutsourcer);
+        refused += response.status != 200;
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  return refused;
+}
+
+double Metric(unsigned short port, const std::string& series) {
+  return testing::MetricValue(port, series);
+}
+
+// Waits until `series` reads `value`; false after `limit`.
+bool AwaitMetric(unsigned short port, const std::string& series, double value,
+                 std::chrono::seconds limit) {
+  const auto deadline = Clock::now() + limit;
+  while (Clock::now() < deadline) {
+    if (Metric(port, series) == value) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+void WebhookBenchmark() {
+  constexpr int kCases = 20000;
+  constexpr int kConcurrency = 8;
+  testing::WebhookSink sink;
+  sink.KeepRequests(false);
+  std::atomic<bool> down{true};
+  sink.SetScript([&](const testing::SinkRequest&, std::size_t) {
+    testing::SinkAnswer answer;
+    if (down) answer.status = 503;
+    return answer;
+  });
+  const std::string dir = BrokerProcess::TempDir("connector-bench");
+  const std::string hook =
+      "  - name: globex-hook\n    type: webhook\n    settings:\n      url: http://127.0.0.1:" +
+      std::to_string(sink.port()) +
+      "/hook\n      secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"
+      "    delivery: { concurrency: " +
+      std::to_string(kConcurrency) +
+      ", first_backoff: 20ms, max_backoff: 50ms, max_attempts: 100000,"
+      " breaker: { failures: 1000000 } }\n";
+  const std::string config =
+      BrokerProcess::ConfigVariant(BrokerProcess::ExampleConfig(), dir,
+                                   {{"rate_limit: { requests_per_second: 1000, burst: 2000 }",
+                                     "rate_limit: { requests_per_second: 0 }"},
+                                    {"  # Breach notices for the duty managers",
+                                     hook + "  # Breach notices for the duty managers"},
+                                    {"connectors: [globex-desk]", "connectors: [globex-hook]"}});
+  BrokerProcess broker(config, dir + "/data");
+  // The receiver is down while the backlog builds, so the figure is the outbox draining.
+  if (int refused = EscalateMany(broker.port(), kCases, 16, "W"); refused > 0)
+    std::cerr << "connector bench: " << refused << " escalations refused\n";
+  const std::string depth = "bridgeline_outbox_depth{connector=\"globex-hook\"}";
+  const std::string delivered =
+      "bridgeline_deliveries_total{connector=\"globex-hook\",result=\"delivered\"}";
+  // Each escalation waits for the webhook. (Its forwarding is not sent back to the connector
+  // that forwarded it.)
+  const double backlog = Metric(broker.port(), depth);
+  const auto started = Clock::now();
+  down = false;
+  const bool drained = AwaitMetric(broker.port(), delivered, kCases, std::chrono::seconds(300)) &&
+                       AwaitMetric(broker.port(), depth, 0, std::chrono::seconds(10));
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  std::cout << fmt::format(
+      "| Webhook: an outbox of {:.0f} escalations delivered to a local receiver, {} at once | "
+      "{:.0f} deliveries/s ({:.2f} s{}) |\n",
+      backlog, kConcurrency, kCases / seconds, seconds, drained ? "" : ", NOT drained");
+
+  // The same with plain events (a comment on each case): no forwarding to commit.
+  down = true;
+  if (int refused = CommentOnEach(broker.port(), kCases, 16); refused > 0)
+    std::cerr << "connector bench: " << refused << " comments refused\n";
+  const double comments = Metric(broker.port(), depth);
+  const auto comments_started = Clock::now();
+  down = false;
+  const bool comments_drained =
+      AwaitMetric(broker.port(), delivered, 2 * kCases, std::chrono::seconds(300)) &&
+      AwaitMetric(broker.port(), depth, 0, std::chrono::seconds(10));
+  const double comment_seconds =
+      std::chrono::duration<double>(Clock::now() - comments_started).count();
+  std::cout << fmt::format(
+      "| Webhook: an outbox of {:.0f} comments delivered to a local receiver, {} at once | "
+      "{:.0f} deliveries/s ({:.2f} s{}) |\n",
+      comments, kConcurrency, kCases / comment_seconds, comment_seconds,
+      comments_drained ? "" : ", NOT drained");
+}
+
+class RtServer {
+ public:
+  RtServer(std::string dir, unsigned short port) : dir_(std::move(dir)), port_(port) {
+    ok_ = Script("start " + dir_ + " " + std::to_string(port_)) == 0;
+  }
+  ~RtServer() { Script("stop " + dir_); }
+  bool ok() const { return ok_; }
+
+ private:
+  static int Script(const std::string& arguments) {
+    return std::system((std::string(BRIDGELINE_SOURCE_DIR) + "/scripts/rt5/test-server.sh " +
+                        arguments + " >/dev/null")
+                           .c_str());
+  }
+  std::string dir_;
+  unsigned short port_;
+  bool ok_ = false;
+};
+
+void RtBenchmark() {
+  constexpr int kSerial = 30, kCases = 60;
+  const unsigned short rt_port = 18000 + static_cast<unsigned short>(std::rand() % 1000);
+  const std::string dir = BrokerProcess::TempDir("rt-bench");
+  RtServer rt(dir + "/rt", rt_port);
+  if (!rt.ok()) {
+    std::cout << "| RT: Request Tracker did not start (scripts/rt5/test-server.sh) | - |\n";
+    return;
+  }
+  // RT's own serial rate: one client creating tickets one after another over REST.
+  http::HttpClient client("127.0.0.1", rt_port, std::chrono::seconds(60));
+  const std::map<std::string, std::string> auth = {
+      {"Authorization", "Basic " + Base64Encode("bridgeline:bridgeline-test-password")}};
+  auto started = Clock::now();
+  int created = 0;
+  for (int i = 0; i < kSerial; ++i) {
+    auto response = client.Request(
+        "POST", "/REST/2.0/ticket",
+        R"({"Queue":"General","Subject":"serial )" + std::to_string(i) + R"(","Content":"x"})",
+        auth);
+    created += response.status == 201;
+  }
+  const double serial_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  const double serial_rate = created / serial_seconds;
+
+  for (int concurrency : {1, 4}) {
+    const std::string run = fmt::format("{}/broker-{}", dir, concurrency);
+    std::filesystem::create_directories(run);
+    const std::string connector =
+        "  - name: globex-rt\n    type: rt5\n    settings:\n      url: http://127.0.0.1:" +
+        std::to_string(rt_port) +
+        "\n      username: bridgeline\n      password: bridgeline-test-password\n"
+        "      queue: Escalations\n      poll_interval: 1s\n"
+        "    delivery: { concurrency: " +
+        std::to_string(concurrency) + " }\n";
+    const std::string config =
+        BrokerProcess::ConfigVariant(BrokerProcess::ExampleConfig(), run,
+                                     {{"  # Breach notices for the duty managers",
+                                       connector + "  # Breach notices for the duty managers"},
+                                      {"connectors: [globex-desk]", "connectors: [globex-rt]"}});
+    BrokerProcess broker(config, run + "/data");
+    const std::string depth = "bridgeline_outbox_depth{connector=\"globex-rt\"}";
+    started = Clock::now();
+    EscalateMany(broker.port(), kCases, 4, fmt::format("R{}-", concurrency));
+    const bool drained = AwaitMetric(broker.port(), depth, 0, std::chrono::seconds(600));
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    // Each case's escalation is one ticket (plus the lookup that keeps a retry from making two).
+    std::cout << fmt::format(
+        "| RT: tickets/s through the broker, {} at once ({} cases) | {:.2f} ({:.2f} x RT's serial "
+        "create rate{}) |\n",
+        concurrency, kCases, kCases / seconds, kCases / seconds / serial_rate,
+        drained ? "" : ", NOT drained");
+  }
+  std::cout << fmt::format(
+      "| RT: serial ticket creation over REST, one client ({} tickets) | {:.2f} tickets/s |\n",
+      created, serial_rate);
+}
+
+}  // namespace
+
+void ConnectorBenchmarks() {
+  WebhookBenchmark();
+  RtBenchmark();
+}
+
+}  // namespace bridgeline::bench
