@@ -527,6 +527,7 @@ std::string StoredForm(const v1::OutboxItem& item) {
   v1::OutboxItem stored = item;
   stored.set_sequence(item.event().sequence());
   stored.clear_event();
+  stored.clear_maybe_delivered();
   return stored.SerializeAsString();
 }
 }  // namespace
@@ -534,9 +535,10 @@ std::string StoredForm(const v1::OutboxItem& item) {
 Status Store::UpdateOutbox(const std::string& key, const v1::OutboxItem& item) {
   BRIDGELINE_RETURN_IF_ERROR(ReadyToWrite());
   std::shared_lock shared(reopen_mutex_);
-  rocksdb::WriteOptions sync;
-  sync.sync = true;
-  rocksdb::Status status = db_->Put(sync, Family(kOutbox), key, StoredForm(item));
+  // Not synced either: a power cut loses at most an attempt count, while a remote that is down
+  // would otherwise cost a sync per failed attempt, competing with the broker's own commits.
+  rocksdb::Status status =
+      db_->Put(rocksdb::WriteOptions(), Family(kOutbox), key, StoredForm(item));
   write_fault_ = write_fault_ || !status.ok();
   return FromRocks(status, "updating an outbox item");
 }

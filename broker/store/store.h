@@ -69,6 +69,7 @@ struct OutboxEntry {
   std::string case_id;
   std::int64_t enqueued_at = 0;  // ms since the epoch
   std::string item_bytes;        // a serialized OutboxItem
+  bool recovered = false;        // loaded at start-up rather than just committed
 };
 
 class Store {

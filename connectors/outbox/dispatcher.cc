@@ -139,6 +139,7 @@ class Dispatcher::Lane {
       if (!item.ParseFromString(entry.item_bytes)) {
         spdlog::error("connector {}: outbox entry cannot be decoded; left in the store", name_);
       } else {
+        item.set_maybe_delivered(entry.recovered);
         finished = DeliverWithRetries(entry.key, &item);
       }
       std::lock_guard lock(mutex_);
@@ -181,6 +182,7 @@ class Dispatcher::Lane {
       }
       item->set_attempts(item->attempts() + 1);
       item->set_last_error(result.error);
+      item->set_maybe_delivered(true);  // a timeout may have reached the remote all the same
       const TimeMs age = WallClockNow() - FromTimestamp(item->enqueued_at());
       if (result.kind == DeliveryResult::Kind::kPermanentFailure ||
           item->attempts() >= policy_.max_attempts || age >= policy_.max_age_ms) {
@@ -389,6 +391,7 @@ Status Dispatcher::Start(Inbox* inbox) {
   for (auto& [name, lane] : lanes_) {
     Lane* target = lane.get();
     BRIDGELINE_RETURN_IF_ERROR(store_->ForEachOutbox(name, [&](store::OutboxEntry&& entry) {
+      entry.recovered = true;
       target->Push(std::move(entry));
       return true;
     }));
@@ -451,6 +454,7 @@ Status Dispatcher::Replay(const std::string& id) {
     return entry.status();
   }
   lane->second->Replayed();
+  entry->recovered = true;  // it failed before: some attempt may have reached the remote
   lane->second->Push(std::move(*entry));
   spdlog::info("dead letter {} replayed", id);
   return Status::Ok();

@@ -79,6 +79,8 @@ class Connector {
  public:
   virtual ~Connector() = default;
   // Carries one event (with the case as it stood after it, already masked) to the remote side.
+  // `item.maybe_delivered()` says an earlier attempt may have reached the remote (a retry, or
+  // an item that was in flight when the broker stopped): the remote may have it already.
   virtual DeliveryResult Deliver(const bridgeline::v1::OutboxItem& item) = 0;
   // Checks and decodes a request the remote side pushed to us (a signed webhook). Errors say
   // what was wrong: Unauthenticated for a bad signature or stale timestamp, InvalidArgument

@@ -1,8 +1,9 @@
 // The `rt5` connector: Request Tracker 5 over its REST 2 API, both ways.
 //
 // Outbound, a case's escalation creates a ticket in the mapped queue, tagged "[BL-n]" in its
-// subject; before creating, the connector looks for a ticket with that tag, so a retry after a
-// lost answer (or a crash) finds the ticket rather than creating a second one. Later events
+// subject; when the delivery may have been attempted before (a retry, or an item that was in
+// flight at a crash), the connector first looks for a ticket with that tag, so it finds the
+// ticket rather than creating a second one. Later events
 // become comments on the ticket, and status or priority changes where they mean one.
 // Inbound, a poller asks RT with TicketSQL for the tagged tickets changed since its durable
 // cursor (the last RT transaction it handled), reads their new transactions in order, and
@@ -267,12 +268,15 @@ class Rt5Connector : public Connector {
   DeliveryResult CreateTicket(const v1::OutboxItem& item) {
     const v1::Case& state = item.case_state();
     std::string ticket;
-    // A ticket may exist from an attempt whose answer was lost: find it rather than make two.
-    if (DeliveryResult lookup = FindTicket(state.id(), &ticket);
-        lookup.kind != DeliveryResult::Kind::kDelivered) {
-      return lookup;
+    // A ticket may exist from an attempt whose answer was lost (a retry, or an item that was
+    // in delivery when the broker stopped): find it rather than make two.
+    if (item.maybe_delivered()) {
+      if (DeliveryResult lookup = FindTicket(state.id(), &ticket);
+          lookup.kind != DeliveryResult::Kind::kDelivered) {
+        return lookup;
+      }
+      if (!ticket.empty()) return DeliveryResult::Delivered(ticket);
     }
-    if (!ticket.empty()) return DeliveryResult::Delivered(ticket);
 
     std::string queue = settings_.queue();
     if (auto mapped = settings_.queue_by_owner().find(state.owner());
