@@ -1,9 +1,22 @@
 #include "connectors/registry/registry.h"
 
+#include <cstdlib>
+
 namespace bridgeline::connectors {
 
 Result<InboundEvent> Connector::Receive(const InboundRequest&) {
   return Status::NotFound("this connector receives nothing; its remote system cannot push to it");
+}
+
+Result<std::string> SecretFromSettings(const std::string& value, const std::string& env,
+                                       const std::string& env_field) {
+  if (env.empty()) return value;
+  const char* set = std::getenv(env.c_str());
+  if (set == nullptr || *set == '\0') {
+    return Status::InvalidArgument("the environment variable " + env + " (" + env_field +
+                                   ") is not set");
+  }
+  return std::string(set);
 }
 
 Registry& Registry::Global() {

@@ -112,6 +112,11 @@ class ConnectorFactory {
                                                     const ConnectorContext& context) const = 0;
 };
 
+// A secret given in the settings themselves (`value`) or, better, in the environment variable
+// named by `env`; InvalidArgument naming `env_field` when that variable is not set.
+Result<std::string> SecretFromSettings(const std::string& value, const std::string& env,
+                                       const std::string& env_field);
+
 class Registry {
  public:
   // The process-wide registry that built-in connectors add themselves to.

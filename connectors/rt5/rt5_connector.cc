@@ -590,19 +590,13 @@ class Rt5Factory : public ConnectorFactory {
     if (!config.settings().UnpackTo(&settings))
       return Status::InvalidArgument("settings are not rt5 settings");
     BRIDGELINE_RETURN_IF_ERROR(Validate(settings));
-    std::string password = settings.password();
-    if (!settings.password_env().empty()) {
-      const char* value = std::getenv(settings.password_env().c_str());
-      if (value == nullptr || *value == '\0') {
-        return Status::InvalidArgument("the environment variable " + settings.password_env() +
-                                       " (password_env) is not set");
-      }
-      password = value;
-    }
+    auto password =
+        SecretFromSettings(settings.password(), settings.password_env(), "password_env");
+    if (!password.ok()) return password.status();
     auto endpoint = http::ParseHttpUrl(settings.url());
     std::string name = config.name();
     return std::unique_ptr<Connector>(std::make_unique<Rt5Connector>(
-        std::move(name), std::move(settings), std::move(*endpoint), std::move(password)));
+        std::move(name), std::move(settings), std::move(*endpoint), std::move(*password)));
   }
 };
 

@@ -159,16 +159,9 @@ class WebhookFactory : public ConnectorFactory {
     if (!config.settings().UnpackTo(&settings))
       return Status::InvalidArgument("settings are not webhook settings");
     BRIDGELINE_RETURN_IF_ERROR(Validate(settings));
-    std::string secret = settings.secret();
-    if (!settings.secret_env().empty()) {
-      const char* value = std::getenv(settings.secret_env().c_str());
-      if (value == nullptr || *value == '\0') {
-        return Status::InvalidArgument("the environment variable " + settings.secret_env() +
-                                       " (secret_env) is not set");
-      }
-      secret = value;
-    }
-    auto key = DecodeSecret(secret);
+    auto secret = SecretFromSettings(settings.secret(), settings.secret_env(), "secret_env");
+    if (!secret.ok()) return secret.status();
+    auto key = DecodeSecret(*secret);
     if (!key.ok())
       return Status::InvalidArgument(settings.secret_env() + ": " + key.status().message());
     std::optional<http::HttpEndpoint> endpoint;

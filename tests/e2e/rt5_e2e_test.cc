@@ -23,6 +23,7 @@ namespace {
 using bridgeline::http::HttpClient;
 using bridgeline::http::HttpResponse;
 using bridgeline::testing::BrokerProcess;
+using bridgeline::testing::Eventually;
 using bridgeline::testing::ParseJson;
 namespace v1 = bridgeline::v1;
 using Headers = std::map<std::string, std::string>;
@@ -97,15 +98,6 @@ v1::CaseView ReadCase(HttpClient& client, const std::string& id) {
   v1::CaseView view;
   REQUIRE(ParseJson(response.body, &view));
   return view;
-}
-
-bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(100ms);
-  }
-  return true;
 }
 
 std::string Escalate(HttpClient& client, const std::string& ticket, const std::string& product) {

@@ -25,6 +25,7 @@ using bridgeline::http::HttpClient;
 using bridgeline::http::HttpResponse;
 using bridgeline::testing::BrokerProcess;
 using bridgeline::testing::EscalationJson;
+using bridgeline::testing::Eventually;
 using bridgeline::testing::MetricValue;
 using bridgeline::testing::ParseJson;
 using bridgeline::testing::ProblemField;
@@ -158,16 +159,6 @@ bool AllDelivered(HttpClient& client, const WebhookSink& sink, std::mutex& mutex
   std::lock_guard lock(mutex);
   const auto delivered = Delivered(sink.Requests(), accepted, case_id);
   return delivered == expected;
-}
-
-// Waits until `condition` holds, for up to `timeout`.
-bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
 }
 
 std::string Series(const std::string& name, const std::string& labels) {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <thread>
 
 #include "tests/support/broker_process.h"
 
@@ -68,6 +69,15 @@ double MetricValue(unsigned short port, const std::string& series) {
   auto at = metrics.body.find("\n" + series + " ");
   if (at == std::string::npos) return -1;
   return std::stod(metrics.body.substr(at + series.size() + 2));
+}
+
+bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
 }
 
 }  // namespace bridgeline::testing

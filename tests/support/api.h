@@ -1,6 +1,8 @@
 // Helpers for tests that drive a broker as its users do: the API and the command line.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -31,6 +33,9 @@ std::vector<bridgeline::v1::CaseView> ListAllCases(
 // A gauge or counter without labels from the broker's GET /metrics (ops token): the
 // `bridgeline_log_sequence`, say; -1 when the broker does not answer or has no such series.
 double MetricValue(unsigned short port, const std::string& series);
+
+// Polls `condition` until it holds or `timeout` passes; whether it held.
+bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
 // Runs the bridgeline binary with `arguments` (standard error joined to output): exit status
 // and output.
