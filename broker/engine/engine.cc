@@ -272,8 +272,10 @@ void Engine::Commit(const ContractRules& rules, v1::Case* state, v1::Event event
     ++exception_counts_[{state->route(), event.reason()}];
   std::size_t index = outcome->events.size();
   for (const auto& connector : rules.config().connectors()) {
-    // An event is not echoed back to the connector it came from.
-    if (connector != event.connector()) outcome->deliveries.push_back({connector, index});
+    // An event is not echoed back to the connector it came from (its forwarding, or a change
+    // the remote system made itself).
+    if (connector != event.connector() && connector != event.actor().via())
+      outcome->deliveries.push_back({connector, index});
   }
   outcome->events.push_back(std::move(event));
 }

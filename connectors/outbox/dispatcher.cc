@@ -112,7 +112,6 @@ class Dispatcher::Lane {
     state.delivered = delivered_;
     state.retried = retried_;
     state.dead_lettered = dead_lettered_;
-    state.skipped = skipped_;
     state.dead_letters = dead_letters_;
     return state;
   }
@@ -161,11 +160,6 @@ class Dispatcher::Lane {
 
   // Delivers one item until it is delivered or dead; false when asked to stop first.
   bool DeliverWithRetries(const std::string& key, v1::OutboxItem* item) {
-    if (item->event().actor().via() == name_) {
-      // The remote side made this change itself: sending it back would echo it.
-      Count(&skipped_);
-      return Remove(key);
-    }
     Mask(item);  // once: what is kept for a retry or a dead letter is what may be sent anyway
     TimeMs backoff = policy_.first_backoff_ms;
     while (true) {
@@ -327,7 +321,7 @@ class Dispatcher::Lane {
   Breaker breaker_ = Breaker::kClosed;
   unsigned consecutive_failures_ = 0;
   SteadyTime reopen_at_{};
-  std::uint64_t delivered_ = 0, retried_ = 0, dead_lettered_ = 0, skipped_ = 0;
+  std::uint64_t delivered_ = 0, retried_ = 0, dead_lettered_ = 0;
   std::uint64_t dead_letters_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
@@ -482,12 +476,11 @@ void Dispatcher::WriteMetrics(ops::Exposition* out) const {
   }
   out->Family("bridgeline_deliveries_total", "counter",
               "Delivery outcomes since start, by connector: delivered, retried (an attempt "
-              "failed and will be repeated), dead_lettered, skipped (the remote's own change).");
+              "failed and will be repeated), dead_lettered.");
   for (const auto& [name, lane] : lanes) {
     const std::pair<const char*, std::uint64_t> results[] = {{"delivered", lane.delivered},
                                                              {"retried", lane.retried},
-                                                             {"dead_lettered", lane.dead_lettered},
-                                                             {"skipped", lane.skipped}};
+                                                             {"dead_lettered", lane.dead_lettered}};
     for (const auto& [result, count] : results) {
       out->Sample("bridgeline_deliveries_total", {{"connector", name}, {"result", result}},
                   static_cast<double>(count));

@@ -65,7 +65,7 @@ class Dispatcher {
     std::size_t depth = 0;          // entries waiting, those in delivery included
     TimeMs oldest_enqueued_at = 0;  // when the oldest of them was committed; 0 when none wait
     bool breaker_open = false;
-    std::uint64_t delivered = 0, retried = 0, dead_lettered = 0, skipped = 0;
+    std::uint64_t delivered = 0, retried = 0, dead_lettered = 0;
     std::uint64_t dead_letters = 0;  // in the store now
   };
   // Per connector.

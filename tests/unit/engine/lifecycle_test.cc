@@ -212,6 +212,44 @@ TEST_CASE("events go to the contract's connectors, never back to where they came
   CHECK_FALSE(engine.Forwarded(created->state.id(), "acme-desk-sync", "R-1", kStart + 2).ok());
 }
 
+TEST_CASE(
+    "a change a connector brings in acts as the client, only on cases it carries, and is "
+    "not sent back to it",
+    "[engine][lifecycle][connectors]") {
+  Engine engine(TestRules());
+  auto created = engine.Escalate(Escalation(), Outsourcer(), kStart);
+  REQUIRE(created.ok());
+  const std::string id = created->state.id();
+  REQUIRE(engine.Forwarded(id, "acme-desk-sync", "R-1", kStart + 1).ok());
+  v1::Actor via_desk;
+  via_desk.set_via("acme-desk-sync");
+  SECTION("through the contract's own connector it is the client's acknowledgement") {
+    auto acknowledged = engine.Handle(id, Event(T::acknowledge), via_desk, kStart + 2);
+    REQUIRE(acknowledged.ok());
+    const v1::Event& event = acknowledged->events.front();
+    CHECK(event.actor().organization() == "acme-corp");
+    CHECK(event.actor().side() == v1::CLIENT);
+    CHECK(event.actor().via() == "acme-desk-sync");
+    CHECK(acknowledged->state.status() == v1::ACKNOWLEDGED);
+    // The desk made the change: nothing goes back to it.
+    for (const auto& delivery : acknowledged->deliveries)
+      CHECK(delivery.connector != "acme-desk-sync");
+  }
+  SECTION("through another connector the case does not exist") {
+    v1::Actor via_pager;
+    via_pager.set_via("pager");
+    auto refused = engine.Handle(id, Event(T::acknowledge), via_pager, kStart + 2);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().code() == Status::Code::kNotFound);
+    CHECK_THAT(refused.status().message(), Catch::Contains("carried by connector pager"));
+  }
+  SECTION("it may do only what the client may") {
+    auto refused = engine.Handle(id, Event(T::confirm), via_desk, kStart + 2);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().code() == Status::Code::kPermissionDenied);
+  }
+}
+
 TEST_CASE("events carry the case's context for the log, and open cases are counted",
           "[engine][lifecycle]") {
   Engine engine(TestRules());
