@@ -25,8 +25,9 @@ void HttpBenchmarks(unsigned short running_port = 0);
 void SimulateBenchmarks();
 // Events/s to 10 stream readers while intake runs flat out, and what the readers cost intake.
 void StreamBenchmarks();
-// Deliveries/s from the outbox to a local webhook receiver; tickets/s into Request Tracker 5
-// through the broker against RT's own serial create rate.
-void ConnectorBenchmarks();
+// Deliveries/s from the outbox to a local webhook receiver.
+// Tickets/s into Request Tracker 5 through the broker against RT's own serial create rate.
+void WebhookBenchmark();
+void RtBenchmark();
 
 }  // namespace bridgeline::bench

@@ -44,8 +44,9 @@ int main(int argc, char** argv) {
   unsigned short port = 0;
   app.add_option("--port", port,
                  "http: drive a broker already running on this loopback port, for 20 s");
-  app.add_option("--only", only,
-                 "Run one group: engine, store, http, stream, simulate, connectors");
+  app.add_option(
+      "--only", only,
+      "Run one group: engine, store, http, stream, simulate, connectors (webhook and rt)");
   CLI11_PARSE(app, argc, argv);
   std::cout << "| benchmark | figure |\n| --- | --- |\n";
   if (only.empty() || only == "engine") bridgeline::bench::EngineBenchmarks();
@@ -53,6 +54,8 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "http") bridgeline::bench::HttpBenchmarks(port);
   if (only.empty() || only == "stream") bridgeline::bench::StreamBenchmarks();
   if (only.empty() || only == "simulate") bridgeline::bench::SimulateBenchmarks();
-  if (only.empty() || only == "connectors") bridgeline::bench::ConnectorBenchmarks();
+  if (only.empty() || only == "connectors" || only == "webhook")
+    bridgeline::bench::WebhookBenchmark();
+  if (only.empty() || only == "connectors" || only == "rt") bridgeline::bench::RtBenchmark();
   return 0;
 }
