@@ -130,6 +130,15 @@ void Api::ServeStream(ops::EscalationLog* log, int max_readers) {
   max_stream_readers_ = max_readers;
 }
 
+std::optional<Response> Api::OverRateLimit(const std::string& key, const std::string& whose) {
+  auto wait = rate_limiter_.Take(key, RateLimiter::Clock::now());
+  if (wait.count() <= 0) return std::nullopt;
+  auto response = ProblemFor(Status::ResourceExhausted(
+      whose + " rate limit is exceeded; retry in " + std::to_string(wait.count()) + " ms"));
+  response.set(bhttp::field::retry_after, std::to_string((wait.count() + 999) / 1000));
+  return response;
+}
+
 void Api::ServeConnectors(connectors::Dispatcher* dispatcher, connectors::Inbox* inbox) {
   dispatcher_ = dispatcher;
   inbox_ = inbox;
@@ -237,12 +246,8 @@ void Api::Handle(Request&& request, Respond unobserved) {
       return respond(ProblemFor(Status::PermissionDenied("the escalation log needs an ops token")));
     return Stream(request, query, respond);
   }
-  if (auto wait = rate_limiter_.Take(caller->token_hash, RateLimiter::Clock::now());
-      wait.count() > 0) {
-    auto response = ProblemFor(Status::ResourceExhausted(
-        "this token's rate limit is exceeded; retry in " + std::to_string(wait.count()) + " ms"));
-    response.set(bhttp::field::retry_after, std::to_string((wait.count() + 999) / 1000));
-    return respond(std::move(response));
+  if (auto limited = OverRateLimit(caller->token_hash, "this token's")) {
+    return respond(std::move(*limited));
   }
 
   if (path == "/v1/admin/backup") {
@@ -534,13 +539,8 @@ void Api::Inbound(const std::string& name, Request&& request, Respond respond) {
   if (connector == nullptr || inbox_ == nullptr)
     return respond(ProblemFor(Status::NotFound("no connector " + name)));
   // Flooding with bad signatures costs HMACs: the connector's name gets a rate limit.
-  if (auto wait = rate_limiter_.Take("connector:" + name, RateLimiter::Clock::now());
-      wait.count() > 0) {
-    auto response = ProblemFor(Status::ResourceExhausted("connector " + name +
-                                                         "'s rate limit is exceeded; retry in " +
-                                                         std::to_string(wait.count()) + " ms"));
-    response.set(bhttp::field::retry_after, std::to_string((wait.count() + 999) / 1000));
-    return respond(std::move(response));
+  if (auto limited = OverRateLimit("connector:" + name, "connector " + name + "'s")) {
+    return respond(std::move(*limited));
   }
   connectors::InboundRequest inbound;
   for (const auto& field : request) {

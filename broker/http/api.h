@@ -7,6 +7,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,6 +63,9 @@ class Api {
   void Stream(const Request& request, const Query& query, const Respond& respond);
   void Inbound(const std::string& connector, Request&& request, Respond respond);
   void DeadLetters(const Query& query, const Respond& respond);
+  // Takes one request from `key`'s bucket; the 429 (with Retry-After) when it is empty.
+  // `whose` names the limit in the answer ("this token's").
+  std::optional<Response> OverRateLimit(const std::string& key, const std::string& whose);
   // Times the answer and counts it by route and status.
   Respond Observed(const std::string& target, Respond respond);
 

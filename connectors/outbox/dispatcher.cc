@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <set>
@@ -201,12 +202,7 @@ class Dispatcher::Lane {
                   name_, item->event().sequence(), item->event().case_id(), item->attempts(),
                   item->last_error());
     *item->mutable_dead_at() = ToTimestamp(WallClockNow());
-    while (true) {
-      Status moved = store_->MoveToDeadLetters(key, *item);
-      if (moved.ok()) break;
-      spdlog::error("connector {}: {}", name_, moved.ToString());
-      if (!Sleep(kSecondMs)) return false;
-    }
+    if (!UntilWritten([&] { return store_->MoveToDeadLetters(key, *item); })) return false;
     std::lock_guard lock(mutex_);
     ++dead_lettered_;
     ++dead_letters_;
@@ -215,10 +211,16 @@ class Dispatcher::Lane {
 
   // Removes a delivered entry, retrying a failed write rather than delivering again.
   bool Remove(const std::string& key) {
+    return UntilWritten([&] { return store_->RemoveOutbox(key); });
+  }
+
+  // Repeats a store write once a second until it succeeds (a full disk, a write fault); false
+  // when asked to stop first.
+  bool UntilWritten(const std::function<Status()>& write) {
     while (true) {
-      Status removed = store_->RemoveOutbox(key);
-      if (removed.ok()) return true;
-      spdlog::error("connector {}: {}", name_, removed.ToString());
+      Status written = write();
+      if (written.ok()) return true;
+      spdlog::error("connector {}: {}", name_, written.ToString());
       if (!Sleep(kSecondMs)) return false;
     }
   }

@@ -4,6 +4,19 @@
 
 namespace bridgeline::connectors {
 
+DeliveryResult DeliveryResult::FromHttpAnswer(int status, const std::string& where,
+                                              const std::string& transport_error,
+                                              const std::string& body, TimeMs retry_after_ms) {
+  constexpr std::size_t kBodyShown = 300;
+  if (status >= 200 && status < 300) return Delivered();
+  if (status == 0) return Retry(where + ": " + transport_error);
+  std::string error =
+      where + " answered " + std::to_string(status) + ": " + body.substr(0, kBodyShown);
+  if (status == 408 || status == 429 || status >= 500)
+    return Retry(std::move(error), retry_after_ms);
+  return Permanent(std::move(error));
+}
+
 Result<InboundEvent> Connector::Receive(const InboundRequest&) {
   return Status::NotFound("this connector receives nothing; its remote system cannot push to it");
 }

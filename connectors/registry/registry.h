@@ -40,6 +40,12 @@ struct DeliveryResult {
   static DeliveryResult Permanent(std::string error) {
     return {Kind::kPermanentFailure, {}, std::move(error), 0};
   }
+  // What an HTTP answer means for a delivery: 2xx is delivered; no answer (`status` 0, with
+  // `transport_error`), 408, 429 and 5xx are retried; any other answer is permanent. `where`
+  // starts the error ("POST host/path"); a part of the answer's body follows the status.
+  static DeliveryResult FromHttpAnswer(int status, const std::string& where,
+                                       const std::string& transport_error, const std::string& body,
+                                       TimeMs retry_after_ms = 0);
 };
 
 // What a remote system sent to POST /v1/connectors/{name}/inbound.

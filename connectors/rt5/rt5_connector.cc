@@ -20,6 +20,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "broker/common/encoding.h"
@@ -229,16 +230,10 @@ class Rt5Connector : public Connector {
     return pool_.Request(method, target, body, headers);
   }
 
-  // Delivered when `response` is a 2xx; otherwise how that failure is treated: no answer,
-  // 408, 429 and 5xx are retried, other answers are permanent.
+  // Delivered when `response` is a 2xx; otherwise how that failure is treated.
   static DeliveryResult Failure(const http::HttpResponse& response, const std::string& what) {
-    if (response.status >= 200 && response.status < 300) return DeliveryResult::Delivered();
-    if (response.status == 0) return DeliveryResult::Retry(what + ": " + response.error);
-    std::string error = what + ": RT answered " + std::to_string(response.status) + ": " +
-                        response.body.substr(0, kErrorBodyShown);
-    if (response.status == 408 || response.status == 429 || response.status >= 500)
-      return DeliveryResult::Retry(std::move(error));
-    return DeliveryResult::Permanent(std::move(error));
+    return DeliveryResult::FromHttpAnswer(response.status, what + ": RT", response.error,
+                                          response.body);
   }
 
   // The ticket already made for `case_id`, looked up by its tag; empty when there is none.
@@ -350,16 +345,19 @@ class Rt5Connector : public Connector {
   // --- inbound ---
 
   void Poll() {
-    auto state = inbox_->LoadState(name_);
-    if (!state.ok()) {
-      spdlog::warn("connector {}: cannot read the cursor: {}", name_, state.status().ToString());
-      return;
+    if (!saved_cursor_) {  // read once: this poller is the cursor's only writer
+      auto state = inbox_->LoadState(name_);
+      if (!state.ok()) {
+        spdlog::warn("connector {}: cannot read the cursor: {}", name_, state.status().ToString());
+        return;
+      }
+      saved_cursor_.emplace();
+      if (!state->empty() && !saved_cursor_->ParseFromString(*state)) {
+        spdlog::error("connector {}: the stored cursor cannot be decoded; starting over", name_);
+        saved_cursor_->Clear();
+      }
     }
-    Rt5Cursor cursor;
-    if (!state->empty() && !cursor.ParseFromString(*state)) {
-      spdlog::error("connector {}: the stored cursor cannot be decoded; starting over", name_);
-      cursor.Clear();
-    }
+    Rt5Cursor cursor = *saved_cursor_;
     // TicketSQL: the tagged tickets in our queues updated since the last complete poll began.
     // The margin covers a clock apart from RT's; the transaction ids keep out what was handled.
     const TimeMs poll_started = WallClockNow();
@@ -414,6 +412,7 @@ class Rt5Connector : public Connector {
 
   bool SaveCursor(const Rt5Cursor& cursor) {
     Status saved = inbox_->SaveState(name_, cursor.SerializeAsString());
+    if (saved.ok()) saved_cursor_ = cursor;
     if (!saved.ok())
       spdlog::warn("connector {}: cannot save the cursor: {}", name_, saved.ToString());
     return saved.ok();
@@ -543,6 +542,8 @@ class Rt5Connector : public Connector {
   std::condition_variable stop_wake_;
   bool stopping_ = false;
   Inbox* inbox_ = nullptr;
+  // The cursor as last stored; only the poller thread touches it.
+  std::optional<Rt5Cursor> saved_cursor_;
   std::thread poller_;
 };
 

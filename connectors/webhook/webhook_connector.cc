@@ -21,7 +21,6 @@ namespace v1 = bridgeline::v1;
 
 constexpr TimeMs kDefaultTimeoutMs = 10 * kSecondMs;
 constexpr TimeMs kDefaultToleranceMs = 5 * kMinuteMs;
-constexpr std::size_t kErrorBodyShown = 200;
 
 // Retry-After as delay-seconds or an HTTP-date; 0 when absent or unreadable.
 TimeMs RetryAfterMs(const std::map<std::string, std::string>& headers) {
@@ -70,15 +69,10 @@ class WebhookConnector : public Connector {
 
     http::HttpResponse response = pool_->Request("POST", endpoint_->target, body, headers);
 
-    const std::string where =
-        "POST " + endpoint_->host + ":" + std::to_string(endpoint_->port) + endpoint_->target;
-    if (response.status == 0) return DeliveryResult::Retry(where + ": " + response.error);
-    if (response.status >= 200 && response.status < 300) return DeliveryResult::Delivered();
-    std::string answer = where + " answered " + std::to_string(response.status) + ": " +
-                         response.body.substr(0, kErrorBodyShown);
-    if (response.status == 408 || response.status == 429 || response.status >= 500)
-      return DeliveryResult::Retry(std::move(answer), RetryAfterMs(response.headers));
-    return DeliveryResult::Permanent(std::move(answer));
+    return DeliveryResult::FromHttpAnswer(
+        response.status,
+        "POST " + endpoint_->host + ":" + std::to_string(endpoint_->port) + endpoint_->target,
+        response.error, response.body, RetryAfterMs(response.headers));
   }
 
   Result<InboundEvent> Receive(const InboundRequest& request) override {
