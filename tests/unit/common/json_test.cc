@@ -9,6 +9,8 @@
 #include <random>
 
 #include "bridgeline/v1/api.pb.h"
+#include "bridgeline/v1/config.pb.h"
+#include "bridgeline/v1/report.pb.h"
 #include "bridgeline/v1/store.pb.h"
 
 namespace {
@@ -90,7 +92,7 @@ void Fill(pb::Message* message, std::mt19937& random, int depth) {
           break;
         }
         case pb::FieldDescriptor::CPPTYPE_MESSAGE: {
-          if (depth == 0) break;
+          if (depth == 0 || field->message_type()->full_name() == "google.protobuf.Any") break;
           pb::Message* child =
               add ? r->AddMessage(message, field) : r->MutableMessage(message, field);
           if (field->is_map()) {
@@ -123,7 +125,11 @@ void CheckSameAsProtobuf(std::mt19937& random, const pb::util::JsonPrintOptions&
     std::string expected, actual;
     REQUIRE(pb::util::MessageToJsonString(message, &expected, options).ok());
     REQUIRE(bridgeline::MessageToJson(message, &actual, options).ok());
-    INFO(message.DebugString());
+    std::size_t differ = 0;
+    while (differ < actual.size() && differ < expected.size() && actual[differ] == expected[differ])
+      ++differ;
+    INFO("first difference at byte " << differ << ": ours ..." << actual.substr(differ, 80)
+                                     << " protobuf's ..." << expected.substr(differ, 80));
     REQUIRE(actual == expected);
   }
 }
@@ -141,9 +147,47 @@ TEST_CASE("messages print as JSON exactly as protobuf's own json_util prints the
     options.preserve_proto_field_names = true;
   }
   SECTION("protobuf's defaults: JSON names") {}
+  SECTION("the report's form: indented") {
+    options.add_whitespace = true;
+    options.always_print_primitive_fields = true;
+  }
+  SECTION("enums as numbers") { options.always_print_enums_as_ints = true; }
   CheckSameAsProtobuf<bridgeline::v1::CaseView>(random, options);
   CheckSameAsProtobuf<bridgeline::v1::CaseList>(random, options);
   CheckSameAsProtobuf<bridgeline::v1::OutboxItem>(random, options);
+  CheckSameAsProtobuf<bridgeline::v1::KpiReport>(random, options);
+  CheckSameAsProtobuf<bridgeline::v1::BrokerConfig>(random, options);
+}
+
+TEST_CASE("well-known types print as protobuf prints them, edge values included", "[json]") {
+  pb::util::JsonPrintOptions options;
+  auto same = [&](const pb::Message& message) {
+    std::string expected, actual;
+    REQUIRE(pb::util::MessageToJsonString(message, &expected, options).ok());
+    REQUIRE(bridgeline::MessageToJson(message, &actual, options).ok());
+    CHECK(actual == expected);
+  };
+  pb::Timestamp timestamp;
+  for (std::int64_t seconds : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{951'782'400},
+                               std::int64_t{253'402'300'799}, std::int64_t{-62'135'596'800}}) {
+    timestamp.set_seconds(seconds);
+    same(timestamp);
+  }
+  pb::Duration duration;
+  for (auto [seconds, nanos] : std::vector<std::pair<std::int64_t, std::int32_t>>{
+           {0, 0}, {-1, -500'000'000}, {0, -5}, {3600, 1'000}, {0, 999'999'999}}) {
+    duration.set_seconds(seconds);
+    duration.set_nanos(nanos);
+    same(duration);
+  }
+  bridgeline::v1::KpiReport report;  // doubles: short and long forms, and the extremes
+  for (double value : {0.8, 1.0 / 3, 1e21, 1e-7, 5e-324, 1.5e300, -0.0, 100.0}) {
+    report.mutable_repeat_contacts()->set_rate(value);
+    same(report);
+  }
+  pb::Struct other;  // a type left to protobuf's converter
+  (*other.mutable_fields())["a"].set_string_value("b");
+  same(other);
 }
 
 TEST_CASE("JSON parses into a message, and errors name the field", "[json]") {
@@ -175,6 +219,44 @@ TEST_CASE("text becomes a JSON string that parses back to the same text", "[json
     CHECK(quoted("\xC0\xAF") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");                  // an overlong '/'
     CHECK(quoted("\xED\xA0\x80") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // a surrogate
     CHECK(quoted("cut \xE6\x97") == "\"cut \xEF\xBF\xBD\xEF\xBF\xBD\"");
+  }
+  SECTION("every code point is escaped exactly when protobuf escapes it") {
+    auto utf8 = [](std::uint32_t c) {
+      std::string s;
+      if (c < 0x80) {
+        s += static_cast<char>(c);
+      } else if (c < 0x800) {
+        s += static_cast<char>(0xC0 | c >> 6);
+        s += static_cast<char>(0x80 | (c & 0x3F));
+      } else if (c < 0x10000) {
+        s += static_cast<char>(0xE0 | c >> 12);
+        s += static_cast<char>(0x80 | (c >> 6 & 0x3F));
+        s += static_cast<char>(0x80 | (c & 0x3F));
+      } else {
+        s += static_cast<char>(0xF0 | c >> 18);
+        s += static_cast<char>(0x80 | (c >> 12 & 0x3F));
+        s += static_cast<char>(0x80 | (c >> 6 & 0x3F));
+        s += static_cast<char>(0x80 | (c & 0x3F));
+      }
+      return s;
+    };
+    // The planes where protobuf escapes anything, and the start of the next one.
+    const std::pair<std::uint32_t, std::uint32_t> kRanges[] = {
+        {1, 0xD7FF}, {0xE000, 0x20000}, {0xE0000, 0xE0200}};
+    int differing = 0;
+    for (auto [first, last] : kRanges) {
+      for (std::uint32_t c = first; c <= last; ++c) {
+        std::string text = "a";
+        text += utf8(c);
+        text += 'z';
+        google::protobuf::Value value;
+        value.set_string_value(text);
+        std::string expected;
+        REQUIRE(google::protobuf::util::MessageToJsonString(value, &expected).ok());
+        if (quoted(text) != expected) ++differing;
+      }
+    }
+    CHECK(differing == 0);
   }
   SECTION("round trip through protobuf's parser") {
     google::protobuf::Value value;
