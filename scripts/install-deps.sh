@@ -11,7 +11,7 @@ build_packages=(
   libboost1.81-dev libboost-url1.81-dev
   libprotobuf-dev protobuf-compiler
   librocksdb-dev catch2 libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
-  libre2-dev libhowardhinnant-date-dev libssl-dev
+  libre2-dev libhowardhinnant-date-dev libssl-dev libjemalloc-dev
 )
 # Request Tracker 5 (SQLite, standalone server) for the rt5 connector's integration test.
 test_packages=(tmux python3 openssl clang libclang-rt-14-dev chromium prometheus
