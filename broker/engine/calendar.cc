@@ -1,6 +1,7 @@
 #include "broker/engine/calendar.h"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/container/small_vector.hpp>
 #include <sstream>
 
@@ -33,7 +34,9 @@ Calendar Calendar::AlwaysOpen() {
 }
 
 Result<Calendar> Calendar::Make(const bridgeline::v1::Calendar& config) {
+  static std::atomic<std::uint64_t> made{0};
   Calendar calendar;
+  calendar.identity_ = ++made;
   calendar.always_open_ = config.always_open();
   calendar.time_zone_name_ = config.time_zone().empty() ? "UTC" : config.time_zone();
   try {
@@ -74,6 +77,26 @@ date::local_days Calendar::LocalDay(TimeMs at) const {
 }
 
 void Calendar::OpenIntervals(date::local_days day, Intervals* out) const {
+  // Clocks of one contract keep asking about the same few days, and each answer costs two
+  // time zone lookups per interval: remember recent days, per thread (calendars are shared,
+  // read-only, between threads).
+  struct Remembered {
+    std::uint64_t calendar = 0;
+    date::local_days day;
+    Intervals intervals;
+  };
+  thread_local std::array<Remembered, 64> remembered;
+  const auto days = static_cast<std::uint64_t>(day.time_since_epoch().count());
+  Remembered& slot = remembered[(days * 31 + identity_) % remembered.size()];
+  if (slot.calendar != identity_ || slot.day != day) {
+    ComputeOpenIntervals(day, &slot.intervals);
+    slot.calendar = identity_;
+    slot.day = day;
+  }
+  *out = slot.intervals;
+}
+
+void Calendar::ComputeOpenIntervals(date::local_days day, Intervals* out) const {
   out->clear();
   if (holidays_.count(day)) return;
   unsigned weekday = date::weekday(day).c_encoding();

@@ -40,9 +40,12 @@ class Calendar {
   using Intervals = boost::container::small_vector<Interval, 4>;
   // The open intervals (UTC) of one local day, in order.
   void OpenIntervals(date::local_days day, Intervals* out) const;
+  void ComputeOpenIntervals(date::local_days day, Intervals* out) const;
   date::local_days LocalDay(TimeMs at) const;
 
   bool always_open_ = true;
+  // Names this calendar's contents (copies share it) for OpenIntervals' memory; never 0.
+  std::uint64_t identity_ = 0;
   const date::time_zone* zone_ = nullptr;
   std::string time_zone_name_ = "UTC";
   // Minutes after local midnight, by weekday (0 = Sunday, as date::weekday counts).

@@ -217,10 +217,10 @@ std::vector<std::string> Engine::RepeatKeys(const ContractRules& rules, std::str
 void Engine::IndexRepeatKeys(const v1::Case& state, std::uint64_t number, bool add) {
   const ContractRules* rules = rules_->Contract(state.contract());
   if (rules == nullptr) return;
-  for (const auto& key : RepeatKeys(*rules, state.contract(), state.customer().id(),
-                                    state.tier1_ticket_id(), state.category())) {
+  for (auto& key : RepeatKeys(*rules, state.contract(), state.customer().id(),
+                              state.tier1_ticket_id(), state.category())) {
     if (add) {
-      repeat_keys_.emplace(key, number);
+      repeat_keys_.try_emplace(std::move(key), number);
     } else {
       auto found = repeat_keys_.find(key);
       if (found != repeat_keys_.end() && found->second == number) repeat_keys_.erase(found);

@@ -1,7 +1,8 @@
 // Business time in a contract's calendar: closing time, weekends, holidays and both DST changes.
+#include "broker/engine/calendar.h"
+
 #include <catch2/catch.hpp>
 
-#include "broker/engine/calendar.h"
 #include "tests/unit/engine/fixture.h"
 
 using namespace bridgeline;
@@ -43,28 +44,35 @@ TEST_CASE("due times count only open hours in the contract's time zone", "[engin
       Engine engine(TestRules());
       auto created = engine.Escalate(Escalation("berlin"), Outsourcer(), At(row.created_utc));
       REQUIRE(created.ok());
-      CHECK(bridgeline::FormatUtc(ResolveDue(created->state)) == bridgeline::FormatUtc(At(row.due_utc)));
+      CHECK(bridgeline::FormatUtc(ResolveDue(created->state)) ==
+            bridgeline::FormatUtc(At(row.due_utc)));
     }
   }
 }
 
-TEST_CASE("a pause across closing time keeps the business time already used", "[engine][calendar]") {
+TEST_CASE("a pause across closing time keeps the business time already used",
+          "[engine][calendar]") {
   Engine engine(TestRules());
   // Tue 3 March, 15:30 CET: resolve due Wed 09:30 CET.
   auto created = engine.Escalate(Escalation("berlin"), Outsourcer(), At("2026-03-03T14:30:00Z"));
   std::string id = created->state.id();
-  REQUIRE(engine.Handle(id, Event(T::acknowledge), Client("berlin-gmbh"), At("2026-03-03T14:45:00Z")).ok());
+  REQUIRE(
+      engine.Handle(id, Event(T::acknowledge), Client("berlin-gmbh"), At("2026-03-03T14:45:00Z"))
+          .ok());
   // 16:30 CET: one hour used, the client asks; the case waits overnight on the outsourcer.
-  auto asked = engine.Handle(id, Event(T::request_info, "logs?"), Client("berlin-gmbh"), At("2026-03-03T15:30:00Z"));
+  auto asked = engine.Handle(id, Event(T::request_info, "logs?"), Client("berlin-gmbh"),
+                             At("2026-03-03T15:30:00Z"));
   REQUIRE(asked.ok());
   CHECK(ClockOf(asked->state, v1::RESOLVE).consumed_seconds() == 3600);
   // Wed 10:00 CET the outsourcer answers: one hour left, due 11:00 CET.
-  auto answered = engine.Handle(id, Event(T::provide_info, "attached"), Outsourcer(), At("2026-03-04T09:00:00Z"));
+  auto answered = engine.Handle(id, Event(T::provide_info, "attached"), Outsourcer(),
+                                At("2026-03-04T09:00:00Z"));
   REQUIRE(answered.ok());
   CHECK(bridgeline::FormatUtc(ResolveDue(answered->state)) == "2026-03-04T10:00:00.000Z");
 }
 
-TEST_CASE("business time between two instants honours DST days of 23 and 25 hours", "[engine][calendar]") {
+TEST_CASE("business time between two instants honours DST days of 23 and 25 hours",
+          "[engine][calendar]") {
   v1::Calendar config;
   config.set_name("sundays");
   config.set_time_zone("Europe/Berlin");
@@ -82,7 +90,8 @@ TEST_CASE("business time between two instants honours DST days of 23 and 25 hour
   CHECK(calendar->Add(At("2026-03-28T23:00:00Z"), 24 * kHourMs) == At("2026-04-04T23:00:00Z"));
 }
 
-TEST_CASE("opening hours that fall in the skipped DST hour start at the change", "[engine][calendar]") {
+TEST_CASE("opening hours that fall in the skipped DST hour start at the change",
+          "[engine][calendar]") {
   v1::Calendar config;
   config.set_time_zone("Europe/Berlin");
   auto* hours = config.add_hours();
@@ -103,4 +112,36 @@ TEST_CASE("due times are shown in the contract's zone too", "[engine][calendar]"
   REQUIRE(calendar.ok());
   CHECK(calendar->FormatLocal(At("2026-03-30T08:00:00Z")) == "2026-03-30T10:00:00+02:00");
   CHECK(calendar->FormatLocal(At("2026-01-05T08:00:00Z")) == "2026-01-05T09:00:00+01:00");
+}
+
+TEST_CASE("two calendars asked about the same day each answer with their own hours",
+          "[engine][calendar]") {
+  // Each calendar remembers recent days; the memory must never hand one calendar's hours to
+  // another, whether both live at once or one replaces the other at the same address.
+  auto make = [](int open_hour, const char* zone) {
+    v1::Calendar config;
+    config.set_time_zone(zone);
+    auto* hours = config.add_hours();
+    for (const char* day : {"mon", "tue", "wed", "thu", "fri"}) hours->add_days(day);
+    char open[8];
+    std::snprintf(open, sizeof open, "%02d:00", open_hour);
+    hours->set_open(open);
+    hours->set_close("17:00");
+    auto calendar = Calendar::Make(config);
+    REQUIRE(calendar.ok());
+    return *calendar;
+  };
+  const TimeMs tuesday_noon_utc = At("2026-03-03T12:00:00Z");
+  const TimeMs two_hours = 2 * kHourMs;
+  Calendar early = make(8, "UTC");
+  Calendar late = make(14, "UTC");
+  for (int round = 0; round < 3; ++round) {
+    CHECK(early.Add(tuesday_noon_utc, two_hours) == At("2026-03-03T14:00:00Z"));
+    CHECK(late.Add(tuesday_noon_utc, two_hours) == At("2026-03-03T16:00:00Z"));
+  }
+  for (int open_hour : {9, 13, 9}) {
+    Calendar replaced = make(open_hour, "Europe/Berlin");  // often at one stack address
+    const TimeMs opens_utc = At("2026-03-03T00:00:00Z") + (open_hour - 1) * kHourMs;
+    CHECK(replaced.Add(At("2026-03-03T06:00:00Z"), kHourMs) == opens_utc + kHourMs);
+  }
 }
