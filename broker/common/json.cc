@@ -456,28 +456,15 @@ void AppendUnicodeEscape(std::uint32_t unit, std::string* out) {
 }
 
 void AppendEscaped(std::uint32_t c, std::string* out) {
-  switch (c) {
-    case '"':
-      out->append("\\\"");
+  // The characters JSON has a short escape for (protobuf uses all but '/').
+  static constexpr std::pair<char, std::string_view> kShortEscapes[] = {
+      {'"', "\\\""}, {'\\', "\\\\"}, {'\b', "\\b"}, {'\f', "\\f"},
+      {'\n', "\\n"}, {'\r', "\\r"},  {'\t', "\\t"}};
+  for (const auto& [raw, escaped] : kShortEscapes) {
+    if (c == static_cast<unsigned char>(raw)) {
+      out->append(escaped);
       return;
-    case '\\':
-      out->append("\\\\");
-      return;
-    case '\b':
-      out->append("\\b");
-      return;
-    case '\f':
-      out->append("\\f");
-      return;
-    case '\n':
-      out->append("\\n");
-      return;
-    case '\r':
-      out->append("\\r");
-      return;
-    case '\t':
-      out->append("\\t");
-      return;
+    }
   }
   if (c < 0x10000) return AppendUnicodeEscape(c, out);
   const std::uint32_t offset = c - 0x10000;  // a surrogate pair
