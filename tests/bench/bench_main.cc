@@ -36,6 +36,31 @@ std::shared_ptr<const engine::Rules> ExampleRules() {
   return *rules;
 }
 
+v1::EscalateRequest EscalationRequest(const std::string& contract, std::uint64_t i,
+                                      v1::Severity severity) {
+  v1::EscalateRequest request;
+  request.set_contract(contract);
+  request.set_tier1_ticket_id("T-" + std::to_string(i));
+  request.mutable_customer()->set_id("C-" + std::to_string(i));
+  request.mutable_customer()->set_name("Customer Name");
+  request.mutable_customer()->set_tier("standard");
+  request.set_category("billing");
+  request.set_product("payments");
+  request.set_region("EU");
+  request.set_severity(severity);
+  request.set_subject("Card payments fail");
+  request.set_description("Since 09:00 every card payment is declined at checkout.");
+  return request;
+}
+
+v1::Actor Party(const std::string& organization, v1::Side side) {
+  v1::Actor actor;
+  actor.set_organization(organization);
+  actor.set_side(side);
+  actor.set_person("bench");
+  return actor;
+}
+
 }  // namespace bridgeline::bench
 
 int main(int argc, char** argv) {
@@ -46,7 +71,7 @@ int main(int argc, char** argv) {
                  "http: drive a broker already running on this loopback port, for 20 s");
   app.add_option(
       "--only", only,
-      "Run one group: engine, store, http, stream, simulate, connectors (webhook and rt)");
+      "Run one group: engine, store, http, stream, simulate, connectors (jsonl, webhook and rt)");
   CLI11_PARSE(app, argc, argv);
   std::cout << "| benchmark | figure |\n| --- | --- |\n";
   if (only.empty() || only == "engine") bridgeline::bench::EngineBenchmarks();
@@ -54,6 +79,7 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "http") bridgeline::bench::HttpBenchmarks(port);
   if (only.empty() || only == "stream") bridgeline::bench::StreamBenchmarks();
   if (only.empty() || only == "simulate") bridgeline::bench::SimulateBenchmarks();
+  if (only.empty() || only == "connectors" || only == "jsonl") bridgeline::bench::JsonlBenchmark();
   if (only.empty() || only == "connectors" || only == "webhook")
     bridgeline::bench::WebhookBenchmark();
   if (only.empty() || only == "connectors" || only == "rt") bridgeline::bench::RtBenchmark();

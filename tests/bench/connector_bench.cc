@@ -1,17 +1,21 @@
-// Connector throughput: deliveries/s from the outbox to a local webhook receiver, and tickets/s
-// into a real Request Tracker 5 against RT's own serial create rate over REST.
+// Connector throughput: lines/s into a JSON-lines file, deliveries/s from the outbox to a local
+// webhook receiver, and tickets/s into a real Request Tracker 5 against RT's own serial create
+// rate over REST.
 #include <fmt/format.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <thread>
 #include <vector>
 
 #include "broker/common/encoding.h"
+#include "broker/engine/engine.h"
 #include "broker/http/client.h"
+#include "connectors/registry/registry.h"
 #include "tests/bench/bench.h"
 #include "tests/support/api.h"
 #include "tests/support/broker_process.h"
@@ -81,6 +85,59 @@ bool AwaitMetric(unsigned short port, const std::string& series, double value,
 }
 
 }  // namespace
+
+void JsonlBenchmark() {
+  // Realistic lines: the escalated event and its case, as the engine makes them.
+  constexpr int kLines = 20000;
+  engine::Engine engine(ExampleRules());
+  const v1::Actor agent = Party("northwind-bpo", v1::OUTSOURCER);
+  std::vector<v1::OutboxItem> items(kLines);
+  for (int i = 0; i < kLines; ++i) {
+    const auto request = EscalationRequest("northwind-globex", i, v1::SEV2);
+    auto outcome = engine.Escalate(request, agent, 1'790'000'000'000 + i);
+    if (!outcome.ok()) throw std::runtime_error("jsonl bench: " + outcome.status().ToString());
+    items[i].set_connector("globex-desk");
+    items[i].set_sequence(static_cast<std::uint64_t>(i + 1));
+    *items[i].mutable_event() = outcome->events.front();
+    *items[i].mutable_case_state() = outcome->state;
+  }
+  const auto* factory = connectors::Registry::Global().Find("jsonl");
+  for (int concurrency : {1, 4, 16}) {
+    const std::string dir = BrokerProcess::TempDir("jsonl-bench");
+    v1::ConnectorConfig config;
+    config.set_name("globex-desk");
+    config.set_type("jsonl");
+    auto settings = factory->NewSettings();
+    settings->GetReflection()->SetString(
+        settings.get(), settings->GetDescriptor()->FindFieldByName("path"), "desk.jsonl");
+    config.mutable_settings()->PackFrom(*settings);
+    connectors::ConnectorContext context;
+    context.data_dir = dir;
+    auto connector = factory->Create(config, context);
+    if (!connector.ok()) throw std::runtime_error(connector.status().ToString());
+    std::atomic<int> next{0}, failed{0};
+    const auto started = Clock::now();
+    const std::clock_t cpu_started = std::clock();
+    std::vector<std::thread> lanes;
+    for (int t = 0; t < concurrency; ++t) {
+      lanes.emplace_back([&] {
+        for (int i = next++; i < kLines; i = next++) {
+          failed +=
+              (*connector)->Deliver(items[i]).kind != connectors::DeliveryResult::Kind::kDelivered;
+        }
+      });
+    }
+    for (auto& lane : lanes) lane.join();
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    const double cpu = double(std::clock() - cpu_started) / CLOCKS_PER_SEC;
+    std::cout << fmt::format(
+        "| JSON lines: {} escalation lines written and synced, {} at once | {:.0f} lines/s, "
+        "{:.0f} us CPU a line{} |\n",
+        kLines, concurrency, kLines / seconds, cpu / kLines * 1e6,
+        failed ? fmt::format(" ({} FAILED)", failed.load()) : "");
+    std::filesystem::remove_all(dir);
+  }
+}
 
 void WebhookBenchmark() {
   constexpr int kCases = 20000;

@@ -28,27 +28,10 @@ namespace {
 constexpr auto kRun = std::chrono::seconds(4);
 
 v1::EscalateRequest Request(std::uint64_t i) {
-  v1::EscalateRequest request;
-  request.set_contract("northwind-globex");
-  request.set_tier1_ticket_id("T-" + std::to_string(i));
-  request.mutable_customer()->set_id("C-" + std::to_string(i));
-  request.mutable_customer()->set_name("Customer Name");
-  request.mutable_customer()->set_tier("gold");
-  request.set_category("billing");
-  request.set_product("payments");
-  request.set_region("EU");
-  request.set_severity(v1::SEV2);
-  request.set_subject("Card payments fail");
-  request.set_description("Since 09:00 every card payment is declined at checkout.");
-  return request;
+  return EscalationRequest("northwind-globex", i, v1::SEV2);
 }
 
-v1::Actor Outsourcer() {
-  v1::Actor actor;
-  actor.set_organization("northwind-bpo");
-  actor.set_side(v1::OUTSOURCER);
-  return actor;
-}
+v1::Actor Outsourcer() { return Party("northwind-bpo", v1::OUTSOURCER); }
 
 // Raw RocksDB, the same bytes per command as an escalation writes, two ways of sharing fsyncs.
 double RawWritesPerSecond(int writers, bool single_writer, const std::string& dir) {

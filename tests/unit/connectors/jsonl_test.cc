@@ -1,0 +1,114 @@
+// The jsonl connector as the outbox lanes use it: several deliveries in flight at once.
+#include <google/protobuf/util/json_util.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "broker/common/json.h"
+#include "connectors/registry/registry.h"
+#include "tests/support/broker_process.h"
+
+namespace {
+
+using bridgeline::connectors::DeliveryResult;
+using bridgeline::testing::BrokerProcess;
+namespace v1 = bridgeline::v1;
+
+std::unique_ptr<bridgeline::connectors::Connector> MakeJsonl(const std::string& dir,
+                                                             std::uint64_t rotate_bytes) {
+  const auto* factory = bridgeline::connectors::Registry::Global().Find("jsonl");
+  REQUIRE(factory != nullptr);
+  auto settings = factory->NewSettings();
+  const auto* descriptor = settings->GetDescriptor();
+  settings->GetReflection()->SetString(settings.get(), descriptor->FindFieldByName("path"),
+                                       "desk.jsonl");
+  settings->GetReflection()->SetUInt64(settings.get(), descriptor->FindFieldByName("rotate_bytes"),
+                                       rotate_bytes);
+  settings->GetReflection()->SetUInt32(settings.get(), descriptor->FindFieldByName("keep_files"),
+                                       1000);
+  v1::ConnectorConfig config;
+  config.set_name("desk");
+  config.set_type("jsonl");
+  config.mutable_settings()->PackFrom(*settings);
+  bridgeline::connectors::ConnectorContext context;
+  context.data_dir = dir;
+  auto connector = factory->Create(config, context);
+  REQUIRE(connector.ok());
+  return std::move(connector).value();
+}
+
+v1::OutboxItem Item(std::uint64_t sequence) {
+  v1::OutboxItem item;
+  item.set_connector("desk");
+  item.set_sequence(sequence);
+  item.mutable_case_state()->set_id("BL-" + std::to_string(sequence));
+  item.mutable_case_state()->set_subject("Card payments fail, case " + std::to_string(sequence));
+  return item;
+}
+
+// Delivers sequences 1..threads*each from `threads` threads at once; all must be delivered.
+void DeliverConcurrently(bridgeline::connectors::Connector* connector, int threads, int each) {
+  std::vector<std::thread> workers;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int k = 0; k < each; ++k) {
+        auto result = connector->Deliver(Item(static_cast<std::uint64_t>(t * each + k + 1)));
+        if (result.kind != DeliveryResult::Kind::kDelivered) ++failed;
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  REQUIRE(failed == 0);
+}
+
+// The sequence of every line in `files`; each line must parse back as an OutboxItem.
+std::multiset<std::uint64_t> SequencesIn(const std::vector<std::filesystem::path>& files) {
+  std::multiset<std::uint64_t> sequences;
+  for (const auto& file : files) {
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);) {
+      v1::OutboxItem item;
+      INFO(line);
+      REQUIRE(bridgeline::JsonToMessage(line, &item).ok());
+      CHECK(item.case_state().id() == "BL-" + std::to_string(item.sequence()));
+      sequences.insert(item.sequence());
+    }
+  }
+  return sequences;
+}
+
+}  // namespace
+
+TEST_CASE("deliveries in flight together each leave one whole line") {
+  const std::string dir = BrokerProcess::TempDir("jsonl");
+  const int threads = 8, each = 150;
+
+  SECTION("in one file") {
+    auto connector = MakeJsonl(dir, 64ull << 20);
+    DeliverConcurrently(connector.get(), threads, each);
+    auto sequences = SequencesIn({std::filesystem::path(dir) / "desk.jsonl"});
+    REQUIRE(sequences.size() == threads * each);
+    CHECK(std::set<std::uint64_t>(sequences.begin(), sequences.end()).size() == threads * each);
+  }
+
+  SECTION("across rotations, no file past the limit and no line lost") {
+    const std::uint64_t limit = 4096;  // about 40 lines a file
+    auto connector = MakeJsonl(dir, limit);
+    DeliverConcurrently(connector.get(), threads, each);
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      files.push_back(entry.path());
+      CHECK(std::filesystem::file_size(entry.path()) <= limit);
+    }
+    CHECK(files.size() > 10);
+    auto sequences = SequencesIn(files);
+    REQUIRE(sequences.size() == threads * each);
+    CHECK(std::set<std::uint64_t>(sequences.begin(), sequences.end()).size() == threads * each);
+  }
+  std::filesystem::remove_all(dir);
+}
