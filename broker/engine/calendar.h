@@ -44,7 +44,8 @@ class Calendar {
   date::local_days LocalDay(TimeMs at) const;
 
   bool always_open_ = true;
-  // Names this calendar's contents (copies share it) for OpenIntervals' memory; never 0.
+  // Names this calendar's contents (copies share it) for OpenIntervals' memory; 0 only for
+  // AlwaysOpen(), which never asks for open intervals.
   std::uint64_t identity_ = 0;
   const date::time_zone* zone_ = nullptr;
   std::string time_zone_name_ = "UTC";

@@ -412,10 +412,12 @@ class Rt5Connector : public Connector {
 
   bool SaveCursor(const Rt5Cursor& cursor) {
     Status saved = inbox_->SaveState(name_, cursor.SerializeAsString());
-    if (saved.ok()) saved_cursor_ = cursor;
-    if (!saved.ok())
+    if (!saved.ok()) {
       spdlog::warn("connector {}: cannot save the cursor: {}", name_, saved.ToString());
-    return saved.ok();
+      return false;
+    }
+    saved_cursor_ = cursor;
+    return true;
   }
 
   // Appends `ticket`'s transactions after `after`; false when RT could not be read.
