@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "broker/common/thread.h"
+
 namespace bridgeline::ops {
 
 namespace v1 = bridgeline::v1;
@@ -57,6 +59,7 @@ Status EscalationLog::Start() {
   if (file_) BRIDGELINE_RETURN_IF_ERROR(CatchUpFile());
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "bl-log");
+    RunInBackground();  // readers of the stream can wait a moment; escalations cannot
     Run();
   });
   return Status::Ok();

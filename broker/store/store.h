@@ -108,8 +108,9 @@ class Store {
   // Pending deliveries for `connector` in order (all connectors when empty).
   Status ForEachOutbox(const std::string& connector,
                        const std::function<bool(OutboxEntry&&)>& visit);
-  // A delivery is done (synced, so it is not repeated after a crash).
-  Status RemoveOutbox(const std::string& key);
+  // Deliveries are done: their entries leave the outbox in one write (not synced: a power cut
+  // may repeat them, which at-least-once allows).
+  Status RemoveOutbox(const std::vector<std::string>& keys);
   Status UpdateOutbox(const std::string& key, const bridgeline::v1::OutboxItem& item);
   // A delivery failed for good: it leaves the outbox for the dead letters, in one write.
   Status MoveToDeadLetters(const std::string& key, const bridgeline::v1::OutboxItem& item);

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <vector>
 
 #include "broker/common/json.h"
 #include "connectors/registry/registry.h"
@@ -30,48 +31,98 @@ class JsonlConnector : public Connector {
   }
 
   DeliveryResult Deliver(const bridgeline::v1::OutboxItem& item) override {
-    std::string line;
+    return DeliverBatch({&item}).front();
+  }
+
+  // A batch is written with one write per file and synced with one fdatasync.
+  std::size_t max_batch() const override { return kMaxBatch; }
+
+  std::vector<DeliveryResult> DeliverBatch(
+      const std::vector<const bridgeline::v1::OutboxItem*>& items) override {
+    std::vector<DeliveryResult> results(items.size(), DeliveryResult::Delivered());
+    std::vector<std::string> lines(items.size());
     google::protobuf::util::JsonPrintOptions options;
     options.preserve_proto_field_names = true;
-    Status printed = MessageToJson(item, &line, options);
-    if (!printed.ok())
-      return DeliveryResult::Permanent("cannot print event: " + printed.ToString());
-    line += '\n';
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      Status printed = MessageToJson(*items[i], &lines[i], options);
+      if (!printed.ok()) {
+        results[i] = DeliveryResult::Permanent("cannot print event: " + printed.ToString());
+        lines[i].clear();
+        continue;
+      }
+      lines[i] += '\n';
+    }
 
     std::unique_lock lock(mutex_);
-    if (fd_ < 0 || size_ + line.size() > rotate_bytes_) {
-      if (std::string error = Reopen(lock, line.size()); !error.empty())
-        return DeliveryResult::Retry(error);
-    }
-    std::size_t written = 0;
-    while (written < line.size()) {
-      ssize_t n = ::write(fd_, line.data() + written, line.size() - written);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        std::string error = "writing " + path_ + ": " + std::strerror(errno);
-        // Reopened on the retry (unless lines before this one still wait for their sync); a
-        // torn line stays visible as an unparsable line.
-        Close(lock);
-        return DeliveryResult::Retry(error);
+    std::string chunk;                 // lines for the open file, written together
+    std::vector<std::size_t> chunked;  // whose lines they are
+    auto fail = [&](std::size_t from, const std::string& error) {
+      for (std::size_t i : chunked) results[i] = DeliveryResult::Retry(error);
+      for (std::size_t i = from; i < items.size(); ++i) {
+        if (!lines[i].empty()) results[i] = DeliveryResult::Retry(error);
       }
-      written += static_cast<std::size_t>(n);
+      return results;
+    };
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (lines[i].empty()) continue;
+      if (fd_ < 0 || size_ + chunk.size() + lines[i].size() > rotate_bytes_) {
+        std::string error = Write(lock, &chunk, &chunked);
+        if (error.empty()) error = Reopen(lock, lines[i].size());
+        if (!error.empty()) return fail(i, error);
+      }
+      chunk += lines[i];
+      chunked.push_back(i);
     }
-    size_ += line.size();
-    const std::uint64_t mine = ++lines_written_;
+    if (std::string error = Write(lock, &chunk, &chunked); !error.empty())
+      return fail(items.size(), error);
     // Group commit, as the store's single writer does: one fdatasync covers every line written
     // before it started, so deliveries in flight together share it instead of queueing for one
     // each (a sync per line was most of this connector's cost under load).
+    const std::uint64_t mine = lines_written_;
     while (lines_synced_ < mine) {
       if (syncing_) {
         changed_.wait(lock);
         continue;
       }
-      if (std::string error = Sync(lock); !error.empty()) return DeliveryResult::Retry(error);
+      if (std::string error = Sync(lock); !error.empty()) {
+        // Lines of an earlier file were synced when it closed; retrying them too only
+        // repeats them, which at-least-once allows.
+        for (auto& result : results) {
+          if (result.kind == DeliveryResult::Kind::kDelivered)
+            result = DeliveryResult::Retry(error);
+        }
+        return results;
+      }
     }
-    return DeliveryResult::Delivered();
+    return results;
   }
 
  private:
+  static constexpr std::size_t kMaxBatch = 256;
+
+  // Appends `chunk` (the lines of `chunked`) to the open file and empties both; "" or what
+  // failed, in which case the file is closed and reopened on the retry (unless lines before
+  // these still wait for their sync). A torn line stays visible as an unparsable line.
+  std::string Write(std::unique_lock<std::mutex>& lock, std::string* chunk,
+                    std::vector<std::size_t>* chunked) {
+    std::size_t written = 0;
+    while (written < chunk->size()) {
+      ssize_t n = ::write(fd_, chunk->data() + written, chunk->size() - written);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        std::string error = "writing " + path_ + ": " + std::strerror(errno);
+        Close(lock);
+        return error;
+      }
+      written += static_cast<std::size_t>(n);
+    }
+    size_ += chunk->size();
+    lines_written_ += chunked->size();
+    chunk->clear();
+    chunked->clear();
+    return {};
+  }
+
   // Syncs every line written so far, with the lock released meanwhile; "" or what failed.
   std::string Sync(std::unique_lock<std::mutex>& lock) {
     syncing_ = true;

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "broker/common/thread.h"
 #include "broker/engine/disclosure.h"
 
 namespace bridgeline::connectors {
@@ -71,6 +72,7 @@ class Dispatcher::Lane {
     for (unsigned i = 0; i < policy_.concurrency; ++i) {
       workers_.emplace_back([this] {
         pthread_setname_np(pthread_self(), ("bl-out-" + name_).substr(0, 15).c_str());
+        RunInBackground();  // a delivery can wait a moment; an agent on the line cannot
         Run();
       });
     }
@@ -87,16 +89,25 @@ class Dispatcher::Lane {
     workers_.clear();
   }
 
-  void Push(store::OutboxEntry entry) {
+  // Hands over entries; one worker is woken for each batch they make ready.
+  void Push(std::vector<store::OutboxEntry> entries) {
+    std::size_t ready = 0;
     {
       std::lock_guard lock(mutex_);
-      pending_.emplace(entry.enqueued_at, entry.key);
-      auto& queue = cases_[entry.case_id];
-      const bool was_idle = queue.empty() && !busy_.count(entry.case_id);
-      if (was_idle) ready_.push_back(entry.case_id);
-      queue.push_back(std::move(entry));
+      for (auto& entry : entries) {
+        pending_.emplace(entry.enqueued_at, entry.key);
+        auto& queue = cases_[entry.case_id];
+        const bool was_idle = queue.empty() && !busy_.count(entry.case_id);
+        if (was_idle) ready_.push_back(entry.case_id);
+        queue.push_back(std::move(entry));
+      }
+      ready = ready_.size();
     }
-    work_.notify_one();
+    const std::size_t max_batch = std::max<std::size_t>(1, connector_->max_batch());
+    for (std::size_t woken = 0; woken < ready && woken < policy_.concurrency * max_batch;
+         woken += max_batch) {
+      work_.notify_one();
+    }
   }
 
   void Replayed() {
@@ -121,60 +132,113 @@ class Dispatcher::Lane {
   enum class Breaker { kClosed, kOpen, kHalfOpen };
 
   void Run() {
+    const std::size_t max_batch = std::max<std::size_t>(1, connector_->max_batch());
     while (true) {
-      store::OutboxEntry entry;
+      // Up to max_batch ready cases, the next entry of each: one delivery for all.
+      std::vector<store::OutboxEntry> batch;
       {
         std::unique_lock lock(mutex_);
         work_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
         if (stopping_) return;
-        std::string case_id = std::move(ready_.front());
-        ready_.pop_front();
-        auto queue = cases_.find(case_id);
-        entry = std::move(queue->second.front());
-        queue->second.pop_front();
-        busy_.insert(std::move(case_id));
+        while (!ready_.empty() && batch.size() < max_batch) {
+          std::string case_id = std::move(ready_.front());
+          ready_.pop_front();
+          auto queue = cases_.find(case_id);
+          batch.push_back(std::move(queue->second.front()));
+          queue->second.pop_front();
+          busy_.insert(std::move(case_id));
+        }
       }
-      v1::OutboxItem item;
-      bool finished = true;
-      if (!item.ParseFromString(entry.item_bytes)) {
-        spdlog::error("connector {}: outbox entry cannot be decoded; left in the store", name_);
-      } else {
-        item.set_maybe_delivered(entry.recovered);
-        finished = DeliverWithRetries(entry.key, &item);
-      }
+      const std::vector<bool> finished = DeliverBatch(batch);
       std::lock_guard lock(mutex_);
-      busy_.erase(entry.case_id);
-      auto queue = cases_.find(entry.case_id);
-      if (!finished) {
-        queue->second.push_front(std::move(entry));  // stopping: it stays in the store anyway
-        return;
+      bool stopped = false;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        auto& entry = batch[i];
+        busy_.erase(entry.case_id);
+        auto queue = cases_.find(entry.case_id);
+        if (!finished[i]) {
+          queue->second.push_front(std::move(entry));  // stopping: it stays in the store anyway
+          stopped = true;
+          continue;
+        }
+        pending_.erase({entry.enqueued_at, entry.key});
+        if (queue->second.empty()) {
+          cases_.erase(queue);
+        } else {
+          ready_.push_back(entry.case_id);
+          work_.notify_one();
+        }
       }
-      pending_.erase({entry.enqueued_at, entry.key});
-      if (queue->second.empty()) {
-        cases_.erase(queue);
-      } else {
-        ready_.push_back(entry.case_id);
-        work_.notify_one();
-      }
+      if (stopped) return;
     }
   }
 
-  // Delivers one item until it is delivered or dead; false when asked to stop first.
-  bool DeliverWithRetries(const std::string& key, v1::OutboxItem* item) {
-    Mask(item);  // once: what is kept for a retry or a dead letter is what may be sent anyway
+  // Delivers a batch in one attempt, then each item that failed on its own until delivered or
+  // dead. Per entry: finished, or false when asked to stop first.
+  std::vector<bool> DeliverBatch(const std::vector<store::OutboxEntry>& batch) {
+    std::vector<bool> finished(batch.size(), true);
+    std::vector<v1::OutboxItem> items(batch.size());
+    std::vector<const v1::OutboxItem*> sendable;
+    std::vector<std::size_t> sent;  // the entry each sendable item is
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!items[i].ParseFromString(batch[i].item_bytes)) {
+        spdlog::error("connector {}: outbox entry cannot be decoded; left in the store", name_);
+        continue;
+      }
+      items[i].set_maybe_delivered(batch[i].recovered);
+      Mask(&items[i]);  // once: what is kept for a retry or a dead letter is what may be sent
+      sendable.push_back(&items[i]);
+      sent.push_back(i);
+    }
+    if (sendable.empty()) return finished;
+    if (!AwaitBreaker()) return std::vector<bool>(batch.size(), false);
+    std::vector<DeliveryResult> results;
+    if (sendable.size() == 1) {
+      results.push_back(connector_->Deliver(*sendable.front()));
+    } else {
+      results = connector_->DeliverBatch(sendable);
+      results.resize(sendable.size(), DeliveryResult::Retry("the connector gave no result"));
+    }
+    // The delivered leave the store together before any failure is retried, which may take
+    // long.
+    std::vector<std::string> removals;
+    std::vector<std::size_t> removed, failed;
+    for (std::size_t j = 0; j < sendable.size(); ++j) {
+      const std::size_t i = sent[j];
+      RecordAttempt(results[j].kind == DeliveryResult::Kind::kRetry);
+      if (results[j].kind != DeliveryResult::Kind::kDelivered) {
+        failed.push_back(j);
+      } else if (!Delivered(batch[i].key, items[i], results[j])) {
+        removals.push_back(batch[i].key);
+        removed.push_back(i);
+      }
+    }
+    if (!removals.empty() && !UntilWritten([&] { return store_->RemoveOutbox(removals); })) {
+      for (std::size_t i : removed) finished[i] = false;
+    }
+    for (std::size_t j : failed) {
+      const std::size_t i = sent[j];
+      finished[i] = RetryUntilSettled(batch[i].key, &items[i], std::move(results[j]));
+    }
+    return finished;
+  }
+
+  // Counts a delivery and, when it forwards the case, records that (which also removes the
+  // entry); false when the entry is still to be removed.
+  bool Delivered(const std::string& key, const v1::OutboxItem& item, const DeliveryResult& result) {
+    Count(&delivered_);
+    if (!Forwards(item)) return false;
+    forwarded_(item.event().case_id(), name_, result.remote_ref, key);
+    return true;
+  }
+
+  // Takes a failed attempt's result, then delivers the item alone, with backoff, until it is
+  // delivered or dead; false when asked to stop first.
+  bool RetryUntilSettled(const std::string& key, v1::OutboxItem* item, DeliveryResult result) {
     TimeMs backoff = policy_.first_backoff_ms;
     while (true) {
-      if (!AwaitBreaker()) return false;
-      DeliveryResult result = connector_->Deliver(*item);
-      RecordAttempt(result.kind == DeliveryResult::Kind::kRetry);
-      if (result.kind == DeliveryResult::Kind::kDelivered) {
-        Count(&delivered_);
-        if (Forwards(*item)) {
-          forwarded_(item->event().case_id(), name_, result.remote_ref, key);
-          return true;
-        }
-        return Remove(key);
-      }
+      if (result.kind == DeliveryResult::Kind::kDelivered)
+        return Delivered(key, *item, result) || Remove(key);
       item->set_attempts(item->attempts() + 1);
       item->set_last_error(result.error);
       item->set_maybe_delivered(true);  // a timeout may have reached the remote all the same
@@ -193,7 +257,9 @@ class Dispatcher::Lane {
       // The attempts survive a restart, so a delivery that keeps failing still ends.
       if (Status kept = store_->UpdateOutbox(key, *item); !kept.ok())
         spdlog::warn("connector {}: {}", name_, kept.ToString());
-      if (!Sleep(wait)) return false;
+      if (!Sleep(wait) || !AwaitBreaker()) return false;
+      result = connector_->Deliver(*item);
+      RecordAttempt(result.kind == DeliveryResult::Kind::kRetry);
     }
   }
 
@@ -211,7 +277,7 @@ class Dispatcher::Lane {
 
   // Removes a delivered entry, retrying a failed write rather than delivering again.
   bool Remove(const std::string& key) {
-    return UntilWritten([&] { return store_->RemoveOutbox(key); });
+    return UntilWritten([&] { return store_->RemoveOutbox({key}); });
   }
 
   // Repeats a store write once a second until it succeeds (a full disk, a write fault); false
@@ -386,11 +452,13 @@ Status Dispatcher::Start(Inbox* inbox) {
   }));
   for (auto& [name, lane] : lanes_) {
     Lane* target = lane.get();
+    std::vector<store::OutboxEntry> entries;
     BRIDGELINE_RETURN_IF_ERROR(store_->ForEachOutbox(name, [&](store::OutboxEntry&& entry) {
       entry.recovered = true;
-      target->Push(std::move(entry));
+      entries.push_back(std::move(entry));
       return true;
     }));
+    target->Push(std::move(entries));
   }
   for (auto& [name, lane] : lanes_) lane->Start(dead_letters[name]);
   if (inbox != nullptr) {
@@ -400,10 +468,12 @@ Status Dispatcher::Start(Inbox* inbox) {
 }
 
 void Dispatcher::Enqueue(std::vector<store::OutboxEntry> entries) {
+  std::map<Lane*, std::vector<store::OutboxEntry>> by_lane;
   for (auto& entry : entries) {
     auto lane = lanes_.find(entry.connector);
-    if (lane != lanes_.end()) lane->second->Push(std::move(entry));
+    if (lane != lanes_.end()) by_lane[lane->second.get()].push_back(std::move(entry));
   }
+  for (auto& [lane, its_entries] : by_lane) lane->Push(std::move(its_entries));
 }
 
 void Dispatcher::Stop() {
@@ -451,7 +521,9 @@ Status Dispatcher::Replay(const std::string& id) {
   }
   lane->second->Replayed();
   entry->recovered = true;  // it failed before: some attempt may have reached the remote
-  lane->second->Push(std::move(*entry));
+  std::vector<store::OutboxEntry> replayed;
+  replayed.push_back(std::move(*entry));
+  lane->second->Push(std::move(replayed));
   spdlog::info("dead letter {} replayed", id);
   return Status::Ok();
 }

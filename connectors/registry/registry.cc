@@ -17,6 +17,14 @@ DeliveryResult DeliveryResult::FromHttpAnswer(int status, const std::string& whe
   return Permanent(std::move(error));
 }
 
+std::vector<DeliveryResult> Connector::DeliverBatch(
+    const std::vector<const bridgeline::v1::OutboxItem*>& items) {
+  std::vector<DeliveryResult> results;
+  results.reserve(items.size());
+  for (const auto* item : items) results.push_back(Deliver(*item));
+  return results;
+}
+
 Result<InboundEvent> Connector::Receive(const InboundRequest&) {
   return Status::NotFound("this connector receives nothing; its remote system cannot push to it");
 }

@@ -88,6 +88,13 @@ class Connector {
   // `item.maybe_delivered()` says an earlier attempt may have reached the remote (a retry, or
   // an item that was in flight when the broker stopped): the remote may have it already.
   virtual DeliveryResult Deliver(const bridgeline::v1::OutboxItem& item) = 0;
+  // Carries several items at once, each of a different case, when that is cheaper than one by
+  // one (a file connector syncs once for all). Answers one result per item, in order. A
+  // connector that overrides it says how many it takes in max_batch(); the default delivers
+  // one by one.
+  virtual std::vector<DeliveryResult> DeliverBatch(
+      const std::vector<const bridgeline::v1::OutboxItem*>& items);
+  virtual std::size_t max_batch() const { return 1; }
   // Checks and decodes a request the remote side pushed to us (a signed webhook). Errors say
   // what was wrong: Unauthenticated for a bad signature or stale timestamp, InvalidArgument
   // naming the field. Connectors that receive nothing answer NotFound.

@@ -50,15 +50,26 @@ v1::OutboxItem Item(std::uint64_t sequence) {
   return item;
 }
 
-// Delivers sequences 1..threads*each from `threads` threads at once; all must be delivered.
-void DeliverConcurrently(bridgeline::connectors::Connector* connector, int threads, int each) {
+// Delivers sequences 1..threads*each from `threads` threads at once, `batch` items a call;
+// all must be delivered.
+void DeliverConcurrently(bridgeline::connectors::Connector* connector, int threads, int each,
+                         int batch = 1) {
   std::vector<std::thread> workers;
   std::atomic<int> failed{0};
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      for (int k = 0; k < each; ++k) {
-        auto result = connector->Deliver(Item(static_cast<std::uint64_t>(t * each + k + 1)));
-        if (result.kind != DeliveryResult::Kind::kDelivered) ++failed;
+      for (int k = 0; k < each; k += batch) {
+        std::vector<v1::OutboxItem> items;
+        for (int b = k; b < std::min(each, k + batch); ++b)
+          items.push_back(Item(static_cast<std::uint64_t>(t * each + b + 1)));
+        std::vector<const v1::OutboxItem*> pointers;
+        for (const auto& item : items) pointers.push_back(&item);
+        auto results = batch == 1 ? std::vector<DeliveryResult>{connector->Deliver(items[0])}
+                                  : connector->DeliverBatch(pointers);
+        REQUIRE(results.size() == items.size());
+        for (const auto& result : results) {
+          if (result.kind != DeliveryResult::Kind::kDelivered) ++failed;
+        }
       }
     });
   }
@@ -87,10 +98,12 @@ std::multiset<std::uint64_t> SequencesIn(const std::vector<std::filesystem::path
 TEST_CASE("deliveries in flight together each leave one whole line") {
   const std::string dir = BrokerProcess::TempDir("jsonl");
   const int threads = 8, each = 150;
+  const int batch = GENERATE(1, 7);
+  INFO("items per delivery: " << batch);
 
   SECTION("in one file") {
     auto connector = MakeJsonl(dir, 64ull << 20);
-    DeliverConcurrently(connector.get(), threads, each);
+    DeliverConcurrently(connector.get(), threads, each, batch);
     auto sequences = SequencesIn({std::filesystem::path(dir) / "desk.jsonl"});
     REQUIRE(sequences.size() == threads * each);
     CHECK(std::set<std::uint64_t>(sequences.begin(), sequences.end()).size() == threads * each);
@@ -99,7 +112,7 @@ TEST_CASE("deliveries in flight together each leave one whole line") {
   SECTION("across rotations, no file past the limit and no line lost") {
     const std::uint64_t limit = 4096;  // about 40 lines a file
     auto connector = MakeJsonl(dir, limit);
-    DeliverConcurrently(connector.get(), threads, each);
+    DeliverConcurrently(connector.get(), threads, each, batch);
     std::vector<std::filesystem::path> files;
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {
       files.push_back(entry.path());
