@@ -6,9 +6,53 @@
 
 namespace bridgeline {
 
+namespace {
+void AppendDigits(unsigned value, int width, std::string* out) {
+  char digits[4];
+  for (int i = width - 1; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  out->append(digits, static_cast<std::size_t>(width));
+}
+}  // namespace
+
+bool AppendCivilTime(TimeMs ms, bool milliseconds, std::string* out) {
+  // By hand: date::format goes through an ostream and its locale, and every log line, answer
+  // and delivery prints several times.
+  const auto point = date::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds(ms)};
+  const auto day = date::floor<date::days>(point);
+  const date::year_month_day civil{day};
+  if (civil.year() < date::year{0} || civil.year() > date::year{9999}) return false;
+  const auto in_day = static_cast<unsigned>((point - day).count());
+  const unsigned seconds = in_day / 1000;
+  AppendDigits(static_cast<unsigned>(int(civil.year())), 4, out);
+  out->push_back('-');
+  AppendDigits(unsigned(civil.month()), 2, out);
+  out->push_back('-');
+  AppendDigits(unsigned(civil.day()), 2, out);
+  out->push_back('T');
+  AppendDigits(seconds / 3600, 2, out);
+  out->push_back(':');
+  AppendDigits(seconds / 60 % 60, 2, out);
+  out->push_back(':');
+  AppendDigits(seconds % 60, 2, out);
+  if (milliseconds) {
+    out->push_back('.');
+    AppendDigits(in_day % 1000, 3, out);
+  }
+  return true;
+}
+
 std::string FormatUtc(TimeMs ms) {
-  date::sys_time<std::chrono::milliseconds> point{std::chrono::milliseconds(ms)};
-  return date::format("%FT%TZ", point);
+  std::string text;
+  text.reserve(24);
+  if (!AppendCivilTime(ms, true, &text)) {
+    date::sys_time<std::chrono::milliseconds> point{std::chrono::milliseconds(ms)};
+    return date::format("%FT%TZ", point);
+  }
+  text.push_back('Z');
+  return text;
 }
 
 bool ParseUtc(std::string_view text, TimeMs* out) {

@@ -40,6 +40,10 @@ inline TimeMs DurationMsOr(const google::protobuf::Duration& duration, TimeMs fa
 // RFC 3339 in UTC with milliseconds: 2026-11-22T20:04:01.000Z.
 std::string FormatUtc(TimeMs ms);
 
+// The civil date and time of `ms` counted as UTC, 2026-11-22T20:04:01, with ".000" when
+// `milliseconds`; no zone. Appends and answers true for the years 0000 to 9999 only.
+bool AppendCivilTime(TimeMs ms, bool milliseconds, std::string* out);
+
 // Parses RFC 3339 ("2026-11-02T09:00:00Z", "2026-11-02T10:00:00.250+01:00"); false when it is
 // not one.
 bool ParseUtc(std::string_view text, TimeMs* out);

@@ -150,9 +150,22 @@ std::int64_t Calendar::Between(TimeMs from, TimeMs to) const {
 
 std::string Calendar::FormatLocal(TimeMs at) const {
   auto point = date::sys_time<std::chrono::seconds>(std::chrono::seconds(at / 1000));
-  auto zoned = date::make_zoned(zone_, point);
-  // %Ez prints the offset as RFC 3339 wants it: +01:00.
-  return date::format("%FT%T%Ez", zoned);
+  const auto offset = zone_->get_info(point).offset;
+  std::string text;
+  text.reserve(25);
+  if (!AppendCivilTime((point + offset).time_since_epoch().count() * 1000, false, &text)) {
+    // %Ez prints the offset as RFC 3339 wants it: +01:00.
+    return date::format("%FT%T%Ez", date::make_zoned(zone_, point));
+  }
+  const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(offset).count();
+  const auto size = minutes < 0 ? -minutes : minutes;
+  text.push_back(minutes < 0 ? '-' : '+');
+  text.push_back(static_cast<char>('0' + size / 600));
+  text.push_back(static_cast<char>('0' + size / 60 % 10));
+  text.push_back(':');
+  text.push_back(static_cast<char>('0' + size % 60 / 10));
+  text.push_back(static_cast<char>('0' + size % 10));
+  return text;
 }
 
 }  // namespace bridgeline::engine

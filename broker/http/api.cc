@@ -458,17 +458,18 @@ std::optional<service::Idempotency> Api::IdempotencyOf(const Caller& caller, con
 namespace {
 
 // Answers a command: the stored answer for a replayed Idempotency-Key, or a fresh one.
-void AnswerWith(const service::Answer& answer, const Respond& respond,
-                const std::function<Response(const engine::Outcome&)>& fresh) {
-  if (!answer.status.ok()) return respond(ProblemFor(answer.status));
+// The answer to a command: its problem, the answer an Idempotency-Key replays, or `fresh`.
+Response AnswerFor(const service::Answer& answer,
+                   const std::function<Response(const engine::Outcome&)>& fresh) {
+  if (!answer.status.ok()) return ProblemFor(answer.status);
   if (answer.replay) {
     Response response{static_cast<bhttp::status>(answer.replay->http_status()), 11};
     response.set(bhttp::field::content_type, "application/json");
     response.set("Idempotent-Replayed", "true");
     response.body() = answer.replay->body();
-    return respond(std::move(response));
+    return response;
   }
-  respond(fresh(answer.outcome));
+  return fresh(answer.outcome);
 }
 
 }  // namespace
@@ -493,9 +494,9 @@ void Api::Escalate(const Caller& caller, Request&& request, Respond respond) {
   broker_->Escalate(
       std::move(escalate), std::move(actor), IdempotencyOf(caller, request, 201),
       [this, who, respond](service::Answer answer) {
-        // Rendering JSON is not the single writer's job: hand it to the pool.
-        boost::asio::post(readers_, [this, who, respond, answer = std::move(answer)] {
-          AnswerWith(answer, respond, [&](const engine::Outcome& outcome) {
+        // Rendering JSON is not the single writer's job: the connection's thread does it.
+        respond.Rendered([this, who, answer = std::move(answer)] {
+          return AnswerFor(answer, [&](const engine::Outcome& outcome) {
             unsigned status = outcome.repeat_contact ? 200 : 201;
             Response response =
                 Json(status, View(who, outcome.state, nullptr, outcome.repeat_contact));
@@ -526,8 +527,8 @@ void Api::PostEvent(const Caller& caller, const std::string& case_id, Request&& 
   Caller who = caller;
   broker_->Handle(case_id, std::move(event), std::move(actor), IdempotencyOf(caller, request, 200),
                   [this, who, respond](service::Answer answer) {
-                    boost::asio::post(readers_, [this, who, respond, answer = std::move(answer)] {
-                      AnswerWith(answer, respond, [&](const engine::Outcome& outcome) {
+                    respond.Rendered([this, who, answer = std::move(answer)] {
+                      return AnswerFor(answer, [&](const engine::Outcome& outcome) {
                         return Json(200, View(who, outcome.state, &outcome.events, false));
                       });
                     });

@@ -46,6 +46,11 @@ void Respond::StartStream(Response head, std::shared_ptr<StreamBody> body) const
   stream_(std::move(head), std::move(body));
 }
 
+void Respond::Rendered(Render render) const {
+  if (!later_) return answer_(render());
+  later_(std::move(render));
+}
+
 Respond Respond::Observed(std::function<void(unsigned status)> observe) const {
   Answer answer = [answer = answer_, observe](Response response) {
     observe(response.result_int());
@@ -58,7 +63,17 @@ Respond Respond::Observed(std::function<void(unsigned status)> observe) const {
       stream(std::move(head), std::move(body));
     };
   }
-  return Respond(std::move(answer), std::move(stream));
+  Later later;
+  if (later_) {
+    later = [later = later_, observe](Render render) {
+      later([render = std::move(render), observe] {
+        Response response = render();
+        observe(response.result_int());
+        return response;
+      });
+    };
+  }
+  return Respond(std::move(answer), std::move(stream), std::move(later));
 }
 
 struct Server::Shared {
@@ -187,7 +202,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                   self->WriteStreamHead(std::move(head), std::move(body));
                 });
     };
-    shared_->handler(std::move(request), Respond(std::move(answer), std::move(stream)));
+    Respond::Later later = [self](Respond::Render render) {
+      net::post(self->stream_.get_executor(), [self, render = std::move(render)] {
+        --self->shared_->in_flight;
+        self->Write(render());
+      });
+    };
+    shared_->handler(std::move(request),
+                     Respond(std::move(answer), std::move(stream), std::move(later)));
   }
 
   // A streamed answer: the head without a length, then each piece the body gives, until it

@@ -40,14 +40,19 @@ class Respond {
  public:
   using Answer = std::function<void(Response)>;
   using Stream = std::function<void(Response, std::shared_ptr<StreamBody>)>;
-  Respond(Answer answer, Stream stream = {})
-      : answer_(std::move(answer)), stream_(std::move(stream)) {}
+  using Render = std::function<Response()>;
+  using Later = std::function<void(Render)>;
+  Respond(Answer answer, Stream stream = {}, Later later = {})
+      : answer_(std::move(answer)), stream_(std::move(stream)), later_(std::move(later)) {}
   template <typename Function,
             typename = std::enable_if_t<std::is_invocable_v<Function, Response> &&
                                         !std::is_same_v<std::decay_t<Function>, Respond>>>
   Respond(Function answer) : answer_(std::move(answer)) {}
 
   void operator()(Response response) const { answer_(std::move(response)); }
+  // Answers with what `render` makes, made on the connection's own I/O thread: an answer that
+  // takes work to render, handed over from another thread, then needs no hand-off of its own.
+  void Rendered(Render render) const;
   // Sends `head` (no length: the body runs until the connection closes), then `body`.
   void StartStream(Response head, std::shared_ptr<StreamBody> body) const;
   // The same, with `observe` called with the status just before the answer (or head) goes.
@@ -56,6 +61,7 @@ class Respond {
  private:
   Answer answer_;
   Stream stream_;
+  Later later_;
 };
 
 using Handler = std::function<void(Request&&, Respond)>;

@@ -67,8 +67,12 @@ int main(int argc, char** argv) {
   CLI::App app{"Bridgeline benchmarks"};
   std::string only;
   unsigned short port = 0;
+  double rate = 0;
   app.add_option("--port", port,
                  "http: drive a broker already running on this loopback port, for 20 s");
+  app.add_option("--rate", rate,
+                 "with --port: send this many escalations a second (open loop, 32 connections) "
+                 "rather than as fast as answered (64)");
   app.add_option(
       "--only", only,
       "Run one group: engine, store, http, stream, simulate, connectors (jsonl, webhook and rt)");
@@ -76,7 +80,7 @@ int main(int argc, char** argv) {
   std::cout << "| benchmark | figure |\n| --- | --- |\n";
   if (only.empty() || only == "engine") bridgeline::bench::EngineBenchmarks();
   if (only.empty() || only == "store") bridgeline::bench::StoreBenchmarks();
-  if (only.empty() || only == "http") bridgeline::bench::HttpBenchmarks(port);
+  if (only.empty() || only == "http") bridgeline::bench::HttpBenchmarks(port, rate);
   if (only.empty() || only == "stream") bridgeline::bench::StreamBenchmarks();
   if (only.empty() || only == "simulate") bridgeline::bench::SimulateBenchmarks();
   if (only.empty() || only == "connectors" || only == "jsonl") bridgeline::bench::JsonlBenchmark();

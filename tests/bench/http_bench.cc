@@ -296,13 +296,18 @@ void Row(const std::string& name, LoadResult& result) {
 
 }  // namespace
 
-void HttpBenchmarks(unsigned short running_port) {
+void HttpBenchmarks(unsigned short running_port, double rate) {
   using testing::BrokerProcess;
   if (running_port != 0) {
-    auto result = LoadGenerator(running_port, 64, std::nullopt, std::chrono::seconds(20),
-                                Escalations("profile"))
+    auto result = LoadGenerator(running_port, rate > 0 ? 32 : 64,
+                                rate > 0 ? std::optional<double>(rate) : std::nullopt,
+                                std::chrono::seconds(20), Escalations("profile"))
                       .Run();
-    Row("HTTP escalations to the running broker, 64 connections", result);
+    Row(rate > 0 ? fmt::format("HTTP escalations to the running broker, open loop at {:.0f}/s, "
+                               "32 connections",
+                               rate)
+                 : "HTTP escalations to the running broker, 64 connections",
+        result);
     return;
   }
   const std::string dir = BrokerProcess::TempDir("http-bench");

@@ -1,6 +1,8 @@
 // Business time in a contract's calendar: closing time, weekends, holidays and both DST changes.
 #include "broker/engine/calendar.h"
 
+#include <date/tz.h>
+
 #include <catch2/catch.hpp>
 
 #include "tests/unit/engine/fixture.h"
@@ -112,6 +114,22 @@ TEST_CASE("due times are shown in the contract's zone too", "[engine][calendar]"
   REQUIRE(calendar.ok());
   CHECK(calendar->FormatLocal(At("2026-03-30T08:00:00Z")) == "2026-03-30T10:00:00+02:00");
   CHECK(calendar->FormatLocal(At("2026-01-05T08:00:00Z")) == "2026-01-05T09:00:00+01:00");
+
+  SECTION("as date's %FT%T%Ez prints it, in zones east and west, on odd offsets") {
+    for (const char* zone : {"Europe/Berlin", "America/St_Johns", "Asia/Kathmandu", "UTC",
+                             "Pacific/Chatham", "America/Los_Angeles"}) {
+      config.set_time_zone(zone);
+      auto zoned = Calendar::Make(config);
+      REQUIRE(zoned.ok());
+      for (TimeMs at = At("1969-06-01T00:00:00Z"); at < At("2040-01-01T00:00:00Z");
+           at += 7 * kDayMs + 3 * kHourMs + 17 * 60'000 + 999) {
+        INFO(zone << " " << at);
+        auto point = date::sys_time<std::chrono::seconds>(std::chrono::seconds(at / 1000));
+        CHECK(zoned->FormatLocal(at) ==
+              date::format("%FT%T%Ez", date::make_zoned(date::locate_zone(zone), point)));
+      }
+    }
+  }
 }
 
 TEST_CASE("two calendars asked about the same day each answer with their own hours",
