@@ -1,6 +1,5 @@
 #include "broker/common/json.h"
 
-#include <date/date.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/type.pb.h>
 #include <google/protobuf/util/type_resolver.h>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "broker/common/encoding.h"
+#include "broker/common/time.h"
 
 namespace bridgeline {
 
@@ -345,23 +345,12 @@ class ReflectionPrinter {
 
   bool PrintTimestamp(const pb::Message& message) {
     const auto [seconds, nanos] = SecondsAndNanos(message);
-    if (nanos < 0 || nanos > 999'999'999) return false;
-    const std::int64_t days = FloorDivide(seconds, 86'400);
-    const auto second_of_day = static_cast<std::uint32_t>(seconds - days * 86'400);
-    const date::year_month_day day{date::sys_days{date::days{days}}};
-    if (!day.ok() || day.year() < date::year{1} || day.year() > date::year{9999}) return false;
+    // What protobuf prints: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
+    constexpr std::int64_t kFirstSecond = -62'135'596'800, kLastSecond = 253'402'300'799;
+    if (nanos < 0 || nanos > 999'999'999 || seconds < kFirstSecond || seconds > kLastSecond)
+      return false;
     out_->push_back('"');
-    AppendDigits(static_cast<std::uint32_t>(int(day.year())), 4, out_);
-    out_->push_back('-');
-    AppendDigits(unsigned(day.month()), 2, out_);
-    out_->push_back('-');
-    AppendDigits(unsigned(day.day()), 2, out_);
-    out_->push_back('T');
-    AppendDigits(second_of_day / 3600, 2, out_);
-    out_->push_back(':');
-    AppendDigits(second_of_day / 60 % 60, 2, out_);
-    out_->push_back(':');
-    AppendDigits(second_of_day % 60, 2, out_);
+    AppendCivilTime(seconds * 1000, false, out_);
     AppendNanos(nanos, out_);
     out_->append("Z\"");
     return true;
@@ -386,10 +375,6 @@ class ReflectionPrinter {
     const pb::Reflection* reflection = message.GetReflection();
     return {reflection->GetInt64(message, descriptor->FindFieldByNumber(1)),
             reflection->GetInt32(message, descriptor->FindFieldByNumber(2))};
-  }
-
-  static std::int64_t FloorDivide(std::int64_t value, std::int64_t by) {
-    return value / by - (value % by < 0 ? 1 : 0);
   }
 
   void NewLine(int depth) {
