@@ -216,9 +216,21 @@ class Dispatcher::Lane {
     if (!removals.empty() && !UntilWritten([&] { return store_->RemoveOutbox(removals); })) {
       for (std::size_t i : removed) finished[i] = false;
     }
+    // Once one of them gets through, the rest are tried again at once rather than each after
+    // a backoff of its own.
+    bool got_through = false;
     for (std::size_t j : failed) {
       const std::size_t i = sent[j];
-      finished[i] = RetryUntilSettled(batch[i].key, &items[i], std::move(results[j]));
+      DeliveryResult result = std::move(results[j]);
+      if (got_through) {
+        if (!AwaitBreaker()) {
+          finished[i] = false;
+          continue;
+        }
+        result = connector_->Deliver(items[i]);
+        RecordAttempt(result.kind == DeliveryResult::Kind::kRetry);
+      }
+      finished[i] = RetryUntilSettled(batch[i].key, &items[i], std::move(result), &got_through);
     }
     return finished;
   }
@@ -232,13 +244,16 @@ class Dispatcher::Lane {
     return true;
   }
 
-  // Takes a failed attempt's result, then delivers the item alone, with backoff, until it is
-  // delivered or dead; false when asked to stop first.
-  bool RetryUntilSettled(const std::string& key, v1::OutboxItem* item, DeliveryResult result) {
+  // Takes an attempt's result and, while it failed, delivers the item alone, with backoff,
+  // until it is delivered (`*delivered` is then set) or dead; false when asked to stop first.
+  bool RetryUntilSettled(const std::string& key, v1::OutboxItem* item, DeliveryResult result,
+                         bool* delivered) {
     TimeMs backoff = policy_.first_backoff_ms;
     while (true) {
-      if (result.kind == DeliveryResult::Kind::kDelivered)
+      if (result.kind == DeliveryResult::Kind::kDelivered) {
+        *delivered = true;
         return Delivered(key, *item, result) || Remove(key);
+      }
       item->set_attempts(item->attempts() + 1);
       item->set_last_error(result.error);
       item->set_maybe_delivered(true);  // a timeout may have reached the remote all the same

@@ -85,41 +85,63 @@ bridgeline::store::OutboxEntry Entry(std::uint64_t sequence, const std::string& 
   return entry;
 }
 
+// A store in a temporary directory and a started dispatcher with one "desk" lane of the
+// recording connector, two threads, retries after 10 ms.
+struct Lane {
+  Lane() : dir(BrokerProcess::TempDir("dispatcher")) {
+    auto opened = bridgeline::store::Store::Open(dir);
+    REQUIRE(opened.ok());
+    store = std::move(opened).value();
+    registry.Register(std::make_unique<RecordingFactory>());
+    v1::BrokerConfig config;
+    auto* connector = config.add_connectors();
+    connector->set_name("desk");
+    connector->set_type("recording");
+    connector->mutable_delivery()->set_concurrency(2);
+    connector->mutable_delivery()->mutable_first_backoff()->set_nanos(10'000'000);  // 10 ms
+    connector->mutable_delivery()->mutable_breaker()->set_failures(1000);
+    auto created = bridgeline::connectors::Dispatcher::Create(config, store.get(), registry, {});
+    REQUIRE(created.ok());
+    dispatcher = std::move(created).value();
+    REQUIRE(dispatcher->Start().ok());
+  }
+  ~Lane() {
+    dispatcher.reset();
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+  // The lane's state once nothing waits (or after 20 s), the lane stopped.
+  bridgeline::connectors::Dispatcher::LaneState Drained() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (dispatcher->Lanes()["desk"].depth > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto state = dispatcher->Lanes()["desk"];
+    dispatcher->Stop();
+    return state;
+  }
+
+  std::string dir;
+  std::unique_ptr<bridgeline::store::Store> store;
+  bridgeline::connectors::Registry registry;
+  std::unique_ptr<bridgeline::connectors::Dispatcher> dispatcher;
+};
+
 }  // namespace
 
 TEST_CASE("a lane delivers ready cases in batches and retries a refused item alone") {
   Seen state;
   seen = &state;
-  const std::string dir = BrokerProcess::TempDir("dispatcher");
-  auto store = bridgeline::store::Store::Open(dir);
-  REQUIRE(store.ok());
-  bridgeline::connectors::Registry registry;
-  registry.Register(std::make_unique<RecordingFactory>());
-  v1::BrokerConfig config;
-  auto* connector = config.add_connectors();
-  connector->set_name("desk");
-  connector->set_type("recording");
-  connector->mutable_delivery()->set_concurrency(2);
-  connector->mutable_delivery()->mutable_first_backoff()->set_nanos(10'000'000);  // 10 ms
-  connector->mutable_delivery()->mutable_breaker()->set_failures(1000);
-  auto dispatcher = bridgeline::connectors::Dispatcher::Create(config, store->get(), registry, {});
-  REQUIRE(dispatcher.ok());
-
   // 20 cases with 10 events each, committed a case-round at a time; two events refused once.
   const int cases = 20, events = 10;
   state.fail_once = {23, 137};
-  REQUIRE((*dispatcher)->Start().ok());
+  Lane desk;
   std::uint64_t sequence = 0;
   for (int round = 0; round < events; ++round) {
     std::vector<bridgeline::store::OutboxEntry> entries;
     for (int c = 0; c < cases; ++c) entries.push_back(Entry(++sequence, "BL-" + std::to_string(c)));
-    (*dispatcher)->Enqueue(std::move(entries));
+    desk.dispatcher->Enqueue(std::move(entries));
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while ((*dispatcher)->Lanes()["desk"].depth > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  const auto lane = (*dispatcher)->Lanes()["desk"];
-  (*dispatcher)->Stop();
+  const auto lane = desk.Drained();
 
   REQUIRE(lane.depth == 0);
   CHECK(lane.delivered == cases * events);
@@ -157,7 +179,21 @@ TEST_CASE("a lane delivers ready cases in batches and retries a refused item alo
       CHECK(sizes.back() == 1);
     }
   }
-  dispatcher->reset();
-  store->reset();
-  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("once one refused item of a batch gets through, the others follow without a backoff") {
+  Seen state;
+  seen = &state;
+  state.fail_once = {1, 2, 3};
+  Lane desk;
+  // Three cases committed together: one worker takes them as one batch, all refused.
+  std::vector<bridgeline::store::OutboxEntry> entries;
+  for (std::uint64_t s = 1; s <= 3; ++s) entries.push_back(Entry(s, "BL-" + std::to_string(s)));
+  desk.dispatcher->Enqueue(std::move(entries));
+  const auto lane = desk.Drained();
+  REQUIRE(lane.delivered == 3);
+  CHECK(lane.retried == 1);  // only the first waited a backoff
+  REQUIRE(state.batches.size() == 4);
+  CHECK(state.batches[0].size() == 3);
+  for (std::size_t k = 1; k < 4; ++k) CHECK(state.batches[k].size() == 1);
 }
