@@ -86,8 +86,8 @@ class Api {
   TimeMs idempotency_ttl_ms_;
   std::atomic<bool> ready_{false};
   RateLimiter rate_limiter_;
-  // Store reads may touch the disk, so they run here rather than on the I/O threads; answers
-  // from the broker are rendered here too, off its single writer thread.
+  // Store reads may touch the disk, so they run here rather than on the I/O threads. (Answers
+  // from the broker are rendered on the connection's I/O thread: Respond::Rendered.)
   boost::asio::thread_pool readers_{2};
 
   ops::EscalationLog* log_ = nullptr;
