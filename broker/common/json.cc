@@ -319,27 +319,17 @@ class ReflectionPrinter {
     out_->append(buffer, static_cast<std::size_t>(length));
   }
 
-  // `value` in exactly `width` decimal digits (0 <= value < 10^width). Timestamps are most
-  // of a case's fields; snprintf was a tenth of printing one.
-  static void AppendDigits(std::uint32_t value, int width, std::string* out) {
-    char digits[10];
-    for (int i = width - 1; i >= 0; --i) {
-      digits[i] = static_cast<char>('0' + value % 10);
-      value /= 10;
-    }
-    out->append(digits, static_cast<std::size_t>(width));
-  }
-
-  // Seconds and nanos as protobuf prints them: 0, 3, 6 or 9 fractional digits.
+  // Seconds and nanos as protobuf prints them: 0, 3, 6 or 9 fractional digits (by hand:
+  // timestamps are most of a case's fields, and snprintf was a tenth of printing one).
   static void AppendNanos(std::int32_t nanos, std::string* out) {
     if (nanos == 0) return;
     out->push_back('.');
     if (nanos % 1'000'000 == 0) {
-      AppendDigits(static_cast<std::uint32_t>(nanos / 1'000'000), 3, out);
+      AppendFixedDigits(static_cast<std::uint32_t>(nanos / 1'000'000), 3, out);
     } else if (nanos % 1'000 == 0) {
-      AppendDigits(static_cast<std::uint32_t>(nanos / 1'000), 6, out);
+      AppendFixedDigits(static_cast<std::uint32_t>(nanos / 1'000), 6, out);
     } else {
-      AppendDigits(static_cast<std::uint32_t>(nanos), 9, out);
+      AppendFixedDigits(static_cast<std::uint32_t>(nanos), 9, out);
     }
   }
 

@@ -6,16 +6,14 @@
 
 namespace bridgeline {
 
-namespace {
-void AppendDigits(unsigned value, int width, std::string* out) {
-  char digits[4];
+void AppendFixedDigits(std::uint32_t value, int width, std::string* out) {
+  char digits[9];
   for (int i = width - 1; i >= 0; --i) {
     digits[i] = static_cast<char>('0' + value % 10);
     value /= 10;
   }
   out->append(digits, static_cast<std::size_t>(width));
 }
-}  // namespace
 
 bool AppendCivilTime(TimeMs ms, bool milliseconds, std::string* out) {
   // By hand: date::format goes through an ostream and its locale, and every log line, answer
@@ -26,20 +24,20 @@ bool AppendCivilTime(TimeMs ms, bool milliseconds, std::string* out) {
   if (civil.year() < date::year{0} || civil.year() > date::year{9999}) return false;
   const auto in_day = static_cast<unsigned>((point - day).count());
   const unsigned seconds = in_day / 1000;
-  AppendDigits(static_cast<unsigned>(int(civil.year())), 4, out);
+  AppendFixedDigits(static_cast<unsigned>(int(civil.year())), 4, out);
   out->push_back('-');
-  AppendDigits(unsigned(civil.month()), 2, out);
+  AppendFixedDigits(unsigned(civil.month()), 2, out);
   out->push_back('-');
-  AppendDigits(unsigned(civil.day()), 2, out);
+  AppendFixedDigits(unsigned(civil.day()), 2, out);
   out->push_back('T');
-  AppendDigits(seconds / 3600, 2, out);
+  AppendFixedDigits(seconds / 3600, 2, out);
   out->push_back(':');
-  AppendDigits(seconds / 60 % 60, 2, out);
+  AppendFixedDigits(seconds / 60 % 60, 2, out);
   out->push_back(':');
-  AppendDigits(seconds % 60, 2, out);
+  AppendFixedDigits(seconds % 60, 2, out);
   if (milliseconds) {
     out->push_back('.');
-    AppendDigits(in_day % 1000, 3, out);
+    AppendFixedDigits(in_day % 1000, 3, out);
   }
   return true;
 }

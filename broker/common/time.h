@@ -40,6 +40,10 @@ inline TimeMs DurationMsOr(const google::protobuf::Duration& duration, TimeMs fa
 // RFC 3339 in UTC with milliseconds: 2026-11-22T20:04:01.000Z.
 std::string FormatUtc(TimeMs ms);
 
+// `value` in exactly `width` decimal digits, zero-padded (0 <= value < 10^width, width <= 9),
+// as the fields of a time are printed.
+void AppendFixedDigits(std::uint32_t value, int width, std::string* out);
+
 // The civil date and time of `ms` counted as UTC, 2026-11-22T20:04:01, with ".000" when
 // `milliseconds`; no zone. Appends and answers true for the years 0000 to 9999 only.
 bool AppendCivilTime(TimeMs ms, bool milliseconds, std::string* out);

@@ -135,8 +135,8 @@ Status Store::OpenDatabase() {
   // Compactions are background work: when the cores are busy, commits go first. (Flushes keep
   // their priority: a memtable that cannot flush stalls writes.)
   options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
-  // A flush writes a whole memtable (tens of MB); written back all at once, it sat in front of
-  // the WAL's sync and every commit then waited tens of milliseconds. Synced as it is written,
+  // A flush writes a whole memtable (tens of MB); written back all at once, it can sit in front
+  // of the WAL's sync, and every commit then waits behind it. Synced as it is written,
   // a megabyte at a time, it leaves the disk's queue short.
   options.bytes_per_sync = 1 << 20;
   // Bounds what a restart replays: past this, memtables are flushed and old WAL files dropped.

@@ -61,6 +61,7 @@ class Dispatcher::Lane {
         contracts_(std::move(contracts)),
         forwarded_(std::move(forwarded)),
         policy_(policy),
+        max_batch_(std::max<std::size_t>(1, connector_->max_batch())),
         random_(std::random_device{}()) {}
 
   ~Lane() { Stop(); }
@@ -103,9 +104,8 @@ class Dispatcher::Lane {
       }
       ready = ready_.size();
     }
-    const std::size_t max_batch = std::max<std::size_t>(1, connector_->max_batch());
-    for (std::size_t woken = 0; woken < ready && woken < policy_.concurrency * max_batch;
-         woken += max_batch) {
+    for (std::size_t woken = 0; woken < ready && woken < policy_.concurrency * max_batch_;
+         woken += max_batch_) {
       work_.notify_one();
     }
   }
@@ -132,15 +132,14 @@ class Dispatcher::Lane {
   enum class Breaker { kClosed, kOpen, kHalfOpen };
 
   void Run() {
-    const std::size_t max_batch = std::max<std::size_t>(1, connector_->max_batch());
     while (true) {
-      // Up to max_batch ready cases, the next entry of each: one delivery for all.
+      // Up to max_batch_ ready cases, the next entry of each: one delivery for all.
       std::vector<store::OutboxEntry> batch;
       {
         std::unique_lock lock(mutex_);
         work_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
         if (stopping_) return;
-        while (!ready_.empty() && batch.size() < max_batch) {
+        while (!ready_.empty() && batch.size() < max_batch_) {
           std::string case_id = std::move(ready_.front());
           ready_.pop_front();
           auto queue = cases_.find(case_id);
@@ -389,6 +388,7 @@ class Dispatcher::Lane {
   const std::map<std::string, v1::Contract> contracts_;
   const Forwarded forwarded_;
   const Policy policy_;
+  const std::size_t max_batch_;  // entries a delivery takes at once
 
   mutable std::mutex mutex_;
   std::condition_variable work_;   // idle workers: a case became ready
