@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "broker/common/thread.h"
+#include "broker/common/write_behind.h"
 
 namespace bridgeline::ops {
 
@@ -46,6 +47,7 @@ Status EscalationLog::Start() {
           options_.file_path, options_.max_file_bytes, options_.max_files);
       file_ = std::make_shared<spdlog::logger>("escalation-log", std::move(sink));
       file_->set_pattern("%v");
+      file_write_behind_ = std::make_unique<WriteBehind>(options_.file_path, 1 << 20);
       file_->set_level(spdlog::level::info);
     } catch (const spdlog::spdlog_ex& failure) {
       return Status::Unavailable("escalation log file " + options_.file_path + ": " +
@@ -152,6 +154,7 @@ void EscalationLog::Run() {
     std::vector<std::shared_ptr<const LogRecord>> records;
     records.reserve(taken.size());
     v1::Event event;
+    std::uint64_t file_bytes = 0;
     for (const auto& bytes : taken) {
       if (!event.ParseFromString(bytes)) {
         spdlog::error("escalation log: a committed event cannot be decoded; the stream skips it");
@@ -166,11 +169,17 @@ void EscalationLog::Run() {
       if (record->type == v1::EventType::clock_breach) {
         clock_breaches_.Add({record->contract, v1::ClockKind_Name(record->clock)});
       }
-      if (file_) file_->info(record->line);
+      if (file_) {
+        file_->info(record->line);
+        file_bytes += record->line.size() + 1;
+      }
       records.push_back(std::move(record));
     }
     taken.clear();
-    if (file_ && !records.empty()) file_->flush();
+    if (file_ && !records.empty()) {
+      file_->flush();
+      file_write_behind_->Wrote(file_bytes);
+    }
     Append(std::move(records));
   }
 }

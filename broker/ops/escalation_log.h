@@ -20,6 +20,7 @@
 
 #include "broker/common/status.h"
 #include "broker/common/time.h"
+#include "broker/common/write_behind.h"
 #include "broker/ops/log_line.h"
 #include "broker/ops/metrics.h"
 #include "broker/store/store.h"
@@ -109,6 +110,7 @@ class EscalationLog {
   EscalationLogOptions options_;
   store::Store* store_;
   std::shared_ptr<spdlog::logger> file_;
+  std::unique_ptr<WriteBehind> file_write_behind_;  // with file_
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
