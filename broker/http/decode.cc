@@ -43,32 +43,6 @@ Status JsonError(const std::string& message) {
   return Status::InvalidArgument("the body is not valid JSON: " + first_line);
 }
 
-// JSON text is UTF-8 (RFC 8259); text that is not would reach the client's desk garbled.
-// Returns the offset of the first invalid byte, or npos.
-std::size_t InvalidUtf8At(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    std::size_t length = byte < 0x80           ? 1
-                         : (byte >> 5) == 0x6  ? 2
-                         : (byte >> 4) == 0xE  ? 3
-                         : (byte >> 3) == 0x1E ? 4
-                                               : 0;
-    if (length == 0 || i + length > text.size()) return i;
-    std::uint32_t code = length == 1 ? byte : byte & (0x7F >> length);
-    for (std::size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return i;
-      code = (code << 6) | (next & 0x3F);
-    }
-    // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
-    static constexpr std::uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < kMinimum[length] || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) return i;
-    i += length;
-  }
-  return std::string_view::npos;
-}
-
 }  // namespace
 
 Status DecodeJsonBody(const Request& request, google::protobuf::Message* message) {
@@ -79,6 +53,7 @@ Status DecodeJsonBody(const Request& request, google::protobuf::Message* message
   }
   if (request.body().empty())
     return Status::InvalidArgument("the body is empty; a JSON object is required");
+  // JSON text is UTF-8 (RFC 8259); text that is not would reach the client's desk garbled.
   if (auto at = InvalidUtf8At(request.body()); at != std::string_view::npos) {
     return Status::InvalidArgument("the body is not valid UTF-8 (byte " + std::to_string(at) + ")");
   }

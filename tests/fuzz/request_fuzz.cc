@@ -2,6 +2,8 @@
 // server uses, the strict JSON decoding the API uses, and on into the engine's validation.
 // The first byte picks the mode: odd = a whole HTTP request, even = a JSON body alone (so the
 // fuzzer reaches deep into JSON without first having to find valid HTTP framing).
+#include <google/protobuf/util/json_util.h>
+
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstddef>
@@ -10,6 +12,7 @@
 #include <string>
 
 #include "bridgeline/v1/api.pb.h"
+#include "broker/common/json.h"
 #include "broker/config/config.h"
 #include "broker/engine/engine.h"
 #include "broker/engine/rules.h"
@@ -73,17 +76,31 @@ v1::Actor ActorOf(const char* organization, v1::Side side) {
   return actor;
 }
 
+// The JSON fast path accepts only what protobuf's converter accepts, and reads it the same.
+template <typename Message>
+void CheckFastPath(std::string_view body) {
+  Message fast, converted;
+  if (!bridgeline::internal::ParseSimpleJsonObject(body, &fast)) return;
+  if (!google::protobuf::util::JsonStringToMessage(
+           google::protobuf::StringPiece(body.data(), body.size()), &converted)
+           .ok())
+    __builtin_trap();
+  if (fast.SerializeAsString() != converted.SerializeAsString()) __builtin_trap();
+}
+
 void Decode(bridgeline::engine::Engine& engine, const bridgeline::http::Request& request) {
   static const v1::Actor kOutsourcer = ActorOf("outsourcer", v1::OUTSOURCER);
   static const v1::Actor kClient = ActorOf("client", v1::CLIENT);
   const bridgeline::TimeMs now = 1'790'000'000'000;
   std::string_view target = request.target();
   if (target.size() >= 7 && target.substr(target.size() - 7) == "/events") {
+    CheckFastPath<v1::EventRequest>(request.body());
     v1::EventRequest event;
     if (!bridgeline::http::DecodeJsonBody(request, &event).ok()) return;
     (void)engine.Handle("BL-1", event, kClient, now);
     (void)engine.Handle("BL-1", event, kOutsourcer, now);
   } else {
+    CheckFastPath<v1::EscalateRequest>(request.body());
     v1::EscalateRequest escalate;
     if (!bridgeline::http::DecodeJsonBody(request, &escalate).ok()) return;
     (void)engine.Escalate(escalate, kOutsourcer, now);

@@ -18,8 +18,13 @@ namespace {
 namespace pb = google::protobuf;
 
 // Fills every field of `message` with random values, nested messages `depth` levels down;
-// strings mix ASCII, quotes, control characters, HTML-unsafe characters and UTF-8.
-void Fill(pb::Message* message, std::mt19937& random, int depth) {
+// strings mix ASCII, quotes, control characters, HTML-unsafe characters and UTF-8 (or, when
+// `typed`, only what people type: no control characters or markup, which protobuf prints
+// as \u escapes).
+void Fill(pb::Message* message, std::mt19937& random, int depth, bool typed = false) {
+  static const std::vector<std::string> kTyped = {
+      "plain",       "Ada Lovelace",          "\"quoted\"", "back\\slash", "line\nbreak\ttab\r",
+      "caf\xc3\xa9", "\xf0\x9f\x93\x9e call", "",           "/slash/"};
   static const std::vector<std::string> kPieces = {"plain",
                                                    "Ada Lovelace",
                                                    "\"quoted\"",
@@ -86,8 +91,8 @@ void Fill(pb::Message* message, std::mt19937& random, int depth) {
           break;
         }
         case pb::FieldDescriptor::CPPTYPE_STRING: {
-          std::string value =
-              kPieces[random() % kPieces.size()] + kPieces[random() % kPieces.size()];
+          const auto& pieces = typed ? kTyped : kPieces;
+          std::string value = pieces[random() % pieces.size()] + pieces[random() % pieces.size()];
           add ? r->AddString(message, field, value) : r->SetString(message, field, value);
           break;
         }
@@ -108,7 +113,7 @@ void Fill(pb::Message* message, std::mt19937& random, int depth) {
           } else if (field->message_type()->full_name() == "google.protobuf.Duration") {
             static_cast<pb::Duration*>(child)->set_seconds(random() % 100000);
           } else {
-            Fill(child, random, depth - 1);
+            Fill(child, random, depth - 1, typed);
           }
           break;
         }
@@ -200,6 +205,92 @@ TEST_CASE("JSON parses into a message, and errors name the field", "[json]") {
   auto wrong = bridgeline::JsonToMessage(R"({"customer":{"id":5}})", &request);
   CHECK_FALSE(wrong.ok());
   CHECK_THAT(wrong.message(), Catch::Contains("customer"));
+}
+
+namespace {
+
+// Texts near what clients send: `message` printed as protobuf prints it, then maybe bent by one
+// edit (a byte changed, dropped or added, a field repeated, a value made null, a number or an
+// escape) so that both the fast path and the converter's refusals are tried.
+std::string NearbyJson(const pb::Message& message, std::mt19937& random) {
+  pb::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = random() % 2;
+  options.always_print_primitive_fields = random() % 4 == 0;
+  options.add_whitespace = random() % 4 == 0;
+  std::string text;
+  REQUIRE(pb::util::MessageToJsonString(message, &text, options).ok());
+  static const std::string kBytes = "{}[],:\"\\ \t\nnul0123456789aAeE-.+\xc3\xa9\x80\x01/u";
+  static const std::vector<std::string> kInsertions = {
+      R"(,"contract":"again")",    R"(,"unknown":"x")",      R"(,"severity":2)",
+      R"(,"subject":null)",        R"(,"subject":"\u00e9")", R"(,"customer":{})",
+      R"(,"customer":"x")",        R"(,"severity":"sev2")",  R"(,"tier1TicketId":"t")",
+      R"(,"tier1_ticket_id":"t")", R"(,"type":"comment")",   R"( )"};
+  const std::size_t at = text.empty() ? 0 : random() % text.size();
+  switch (random() % 6) {
+    case 0:
+      break;  // as printed
+    case 1:
+      text[at] = kBytes[random() % kBytes.size()];
+      break;
+    case 2:
+      text.erase(at, 1);
+      break;
+    case 3:
+      text.insert(at, 1, kBytes[random() % kBytes.size()]);
+      break;
+    default: {
+      auto last = text.rfind('}');
+      if (last != std::string::npos) {
+        std::string insertion = kInsertions[random() % kInsertions.size()];
+        if (text.size() <= 3) insertion.erase(0, 1);  // "{}": no comma before the first field
+        text.insert(last, insertion);
+      }
+    }
+  }
+  return text;
+}
+
+template <typename Message>
+void CheckReadAsProtobufReads(std::mt19937& random, int* fast, int* tried) {
+  for (int i = 0; i < 2000; ++i) {
+    Message printed;
+    Fill(&printed, random, 2, /*typed=*/random() % 2);
+    const std::string text = NearbyJson(printed, random);
+    INFO("JSON: " << text);
+    Message ours, theirs, fast_path;
+    const bridgeline::Status read = bridgeline::JsonToMessage(text, &ours);
+    const bool converter_read = pb::util::JsonStringToMessage(text, &theirs).ok();
+    REQUIRE(read.ok() == converter_read);
+    if (read.ok()) REQUIRE(ours.SerializeAsString() == theirs.SerializeAsString());
+    if (bridgeline::internal::ParseSimpleJsonObject(text, &fast_path)) {
+      ++*fast;
+      REQUIRE(converter_read);
+      REQUIRE(fast_path.SerializeAsString() == theirs.SerializeAsString());
+    }
+    ++*tried;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("JSON is read exactly as protobuf's converter reads it, fast path or not", "[json]") {
+  std::mt19937 random(20261123);
+  int fast = 0, tried = 0;
+  CheckReadAsProtobufReads<bridgeline::v1::EscalateRequest>(random, &fast, &tried);
+  CheckReadAsProtobufReads<bridgeline::v1::EventRequest>(random, &fast, &tried);
+  CheckReadAsProtobufReads<bridgeline::v1::CaseView>(random, &fast, &tried);
+  CheckReadAsProtobufReads<bridgeline::v1::Case>(random, &fast, &tried);
+  // The fast path must actually be taken, or this compares the converter with itself.
+  CHECK(fast > tried / 10);
+  SECTION("a refused text leaves the message as it was") {
+    bridgeline::v1::EscalateRequest request;
+    request.set_contract("kept");
+    CHECK_FALSE(bridgeline::JsonToMessage(R"({"contract":"new","unknown":1})", &request).ok());
+    CHECK(request.contract() == "kept");
+    CHECK(bridgeline::JsonToMessage(R"({"subject":"s"})", &request).ok());
+    CHECK(request.contract().empty());  // an accepted text replaces the whole message
+    CHECK(request.subject() == "s");
+  }
 }
 
 TEST_CASE("text becomes a JSON string that parses back to the same text", "[json]") {
