@@ -155,7 +155,12 @@ bool AllDelivered(HttpClient& client, const WebhookSink& sink, std::mutex& mutex
                   const std::set<std::size_t>& accepted, const std::string& case_id) {
   std::set<std::uint64_t> expected;
   const v1::CaseView view = ReadCase(client, case_id);
-  for (const auto& event : view.events()) expected.insert(event.sequence());
+  for (const auto& event : view.events()) {
+    // What the hook itself brought (its own forwarding, when it delivered the escalation
+    // before the desk did) is not echoed back to it.
+    if (event.connector() == "globex-hook" || event.actor().via() == "globex-hook") continue;
+    expected.insert(event.sequence());
+  }
   std::lock_guard lock(mutex);
   const auto delivered = Delivered(sink.Requests(), accepted, case_id);
   return delivered == expected;
@@ -447,11 +452,8 @@ TEST_CASE("deliveries waiting at a kill -9 resume after restart, in order, none 
     return answer;
   });
   const std::string dir = BrokerProcess::TempDir("webhook-crash");
-  // The breaker stays out of it (its own test is above): on a loaded machine five answers
-  // slower than the 500 ms timeout in a row would open it for 30 s, longer than this test waits.
-  const std::string config = WebhookConfig(dir, sink.port(),
-                                           "{ concurrency: 4, first_backoff: 50ms, max_backoff: "
-                                           "100ms, breaker: { failures: 1000 } }");
+  const std::string config = WebhookConfig(
+      dir, sink.port(), "{ concurrency: 4, first_backoff: 50ms, max_backoff: 100ms }");
   std::vector<std::string> cases;
   {
     BrokerProcess broker(config, dir + "/data");
