@@ -160,11 +160,9 @@ std::string Calendar::FormatLocal(TimeMs at) const {
   const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(offset).count();
   const auto size = minutes < 0 ? -minutes : minutes;
   text.push_back(minutes < 0 ? '-' : '+');
-  text.push_back(static_cast<char>('0' + size / 600));
-  text.push_back(static_cast<char>('0' + size / 60 % 10));
+  AppendFixedDigits(static_cast<std::uint32_t>(size / 60), 2, &text);
   text.push_back(':');
-  text.push_back(static_cast<char>('0' + size % 60 / 10));
-  text.push_back(static_cast<char>('0' + size % 10));
+  AppendFixedDigits(static_cast<std::uint32_t>(size % 60), 2, &text);
   return text;
 }
 

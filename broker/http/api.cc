@@ -457,7 +457,6 @@ std::optional<service::Idempotency> Api::IdempotencyOf(const Caller& caller, con
 
 namespace {
 
-// Answers a command: the stored answer for a replayed Idempotency-Key, or a fresh one.
 // The answer to a command: its problem, the answer an Idempotency-Key replays, or `fresh`.
 Response AnswerFor(const service::Answer& answer,
                    const std::function<Response(const engine::Outcome&)>& fresh) {
