@@ -168,7 +168,7 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   std::string address = std::string(tls ? "https://" : "http://") + endpoint.address().to_string() +
                         ":" + std::to_string(endpoint.port());
 
-  auto recovered = broker.Recover();
+  auto recovered = broker.Recover(config->storage().reserve_open_cases());
   if (!recovered.ok()) {
     spdlog::critical("recovery failed: {}", recovered.status().ToString());
     io.stop();

@@ -111,6 +111,7 @@ class Validator {
 
   void Run() {
     CheckServer();
+    CheckStorage();
     CheckLogging();
     CheckOrganizations();
     CheckOwners();
@@ -129,6 +130,16 @@ class Validator {
     const auto& limit = config_.server().rate_limit();
     if (limit.has_requests_per_second() && limit.requests_per_second() < 0) {
       Error("server.rate_limit.requests_per_second", "must be 0 (off) or more");
+    }
+  }
+
+  void CheckStorage() {
+    // Each reserved case costs about 24 bytes at start; this catches a stray digit.
+    constexpr std::uint64_t kMostReserved = 100'000'000;
+    if (config_.storage().reserve_open_cases() > kMostReserved) {
+      Error("storage.reserve_open_cases",
+            fmt::format("at most {} open cases can be reserved, not {}", kMostReserved,
+                        config_.storage().reserve_open_cases()));
     }
   }
 
@@ -512,6 +523,8 @@ void ApplyDefaults(v1::BrokerConfig* config) {
   if (config->storage().data_dir().empty()) config->mutable_storage()->set_data_dir("./var");
   if (!config->storage().has_min_free_bytes())
     config->mutable_storage()->set_min_free_bytes(256ull << 20);
+  if (!config->storage().has_reserve_open_cases())
+    config->mutable_storage()->set_reserve_open_cases(1'000'000);
   auto* logging = config->mutable_logging();
   if (logging->level().empty()) logging->set_level("info");
   if (logging->format().empty()) logging->set_format("text");

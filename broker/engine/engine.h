@@ -72,7 +72,9 @@ class Engine {
   void Restore(const bridgeline::v1::Case& state);
   // The same for a case already parsed from `bytes`, its stored form (recovery's fast path).
   void RestoreParsed(const bridgeline::v1::Case& state, std::string bytes);
-  // Sizes the indexes for `open_cases` cases before a recovery restores them.
+  // Sizes the indexes for `open_cases` cases, before a recovery restores them and so that
+  // commands never wait while one doubles: rehashing a few hundred thousand entries, or
+  // copying the deadline heap, touches megabytes of fresh memory on the single writer.
   void Reserve(std::size_t open_cases);
   void Forget(std::string_view case_id);
   // Case numbers continue after the highest one ever stored.
@@ -86,6 +88,8 @@ class Engine {
   std::size_t pending_deadlines() const { return deadlines_.size(); }
   // Memory held by the deadline index (its capacity), for the benchmark.
   std::size_t deadline_index_bytes() const { return deadlines_.capacity() * sizeof(Deadline); }
+  // Buckets of the case and repeat-contact indexes; it changes only when one rehashes.
+  std::size_t index_buckets() const { return cases_.bucket_count() + repeat_keys_.bucket_count(); }
   const Rules& rules() const { return *rules_; }
   // Open cases by CaseStatus and Priority, kept as commands change them (for metrics).
   using OpenCounts = std::array<std::array<std::int64_t, 5>, 8>;

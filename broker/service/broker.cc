@@ -33,11 +33,11 @@ Broker::Broker(std::shared_ptr<const engine::Rules> rules, store::Store* store, 
 
 Broker::~Broker() { Stop(); }
 
-Result<std::size_t> Broker::Recover() {
+Result<std::size_t> Broker::Recover(std::uint64_t reserve_open_cases) {
   std::size_t loaded = 0;
   const std::uint64_t estimate = store_->EstimateOpenCases();
   spdlog::info("recovery: about {} open cases to load", estimate);
-  engine_.Reserve(estimate);
+  engine_.Reserve(std::max(estimate, reserve_open_cases));
   v1::Case state;
   Status status = store_->ForEachOpenCase([&](std::string&& bytes) {
     if (!state.ParseFromString(bytes))

@@ -63,8 +63,9 @@ class Broker {
   ~Broker();
 
   // Rebuilds the engine from the store (open cases, their clocks, case numbers) and reports
-  // how many cases it loaded. Call once before Start.
-  Result<std::size_t> Recover();
+  // how many cases it loaded. Call once before Start. The engine's indexes are sized for
+  // `reserve_open_cases` open cases, or for what the store holds if that is more.
+  Result<std::size_t> Recover(std::uint64_t reserve_open_cases = 0);
   void Start(Enqueued on_enqueued, Logged on_logged = {});
   // Answers what is queued, then stops the thread.
   void Stop();

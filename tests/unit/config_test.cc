@@ -82,6 +82,7 @@ TEST_CASE("the small valid config loads with defaults applied", "[config]") {
   for (const auto& error : result.errors) FAIL(error.ToString());
   CHECK(result.config.server().listen() == "127.0.0.1:8080");
   CHECK(result.config.storage().data_dir() == "./var");
+  CHECK(result.config.storage().reserve_open_cases() == 1'000'000);
   CHECK(result.config.contracts(0).sla().warn_at() == Approx(0.8));
   CHECK(result.config.contracts(0).sla().targets(0).acknowledge().seconds() == 15 * 60);
 }
@@ -193,6 +194,12 @@ TEST_CASE("a bad config is refused with file, line, column and a plain sentence"
     auto error = OnlyError(Load(Replace(kValid, "33c025172e18", "plaintext")));
     CHECK(error.line == 4);
     CHECK_THAT(error.message, Catch::Contains("64 lower-case hex digits"));
+  }
+  SECTION("more open cases reserved than memory could hold") {
+    auto error = OnlyError(Load("storage:\n  reserve_open_cases: 5000000000\n" + kValid));
+    CHECK(error.line == 2);
+    CHECK(error.column == 3);
+    CHECK_THAT(error.message, Catch::Contains("at most 100000000 open cases can be reserved"));
   }
   SECTION("YAML that does not parse") {
     auto error = OnlyError(Load("organizations: [unclosed\n"));

@@ -288,3 +288,31 @@ TEST_CASE("events carry the case's context for the log, and open cases are count
     CHECK_FALSE(outcome->events.front().has_context());
   }
 }
+
+TEST_CASE("indexes reserved for a number of open cases do not grow before it is reached",
+          "[engine][memory]") {
+  Engine engine(TestRules());
+  constexpr int kReserved = 2000;
+  engine.Reserve(kReserved);
+  const std::size_t buckets = engine.index_buckets();
+  const std::size_t deadline_bytes = engine.deadline_index_bytes();
+  TimeMs now = kStart;
+  for (int i = 0; i < kReserved; ++i) {
+    const std::string n = std::to_string(i);
+    auto created = engine.Escalate(Escalation("acme", "T-" + n, "C-" + n), Outsourcer(), now);
+    REQUIRE(created.ok());
+    REQUIRE(created->created);
+  }
+  CHECK(engine.open_cases() == kReserved);
+  CHECK(engine.index_buckets() == buckets);
+  CHECK(engine.deadline_index_bytes() == deadline_bytes);
+
+  SECTION("past the reservation they grow as needed") {
+    for (int i = kReserved; i < 3 * kReserved; ++i) {
+      const std::string n = std::to_string(i);
+      REQUIRE(engine.Escalate(Escalation("acme", "T-" + n, "C-" + n), Outsourcer(), now).ok());
+    }
+    CHECK(engine.open_cases() == 3 * kReserved);
+    CHECK(engine.index_buckets() > buckets);
+  }
+}
