@@ -185,6 +185,10 @@ class Dispatcher::Lane {
         continue;
       }
       items[i].set_maybe_delivered(batch[i].recovered);
+      // The case goes out once, as case_state. An escalated event also holds the case as
+      // created, for the log; sent along, it would double what every new case costs to print,
+      // write and sync at the remote end, and tell the remote nothing case_state does not.
+      items[i].mutable_event()->clear_created();
       Mask(&items[i]);  // once: what is kept for a retry or a dead letter is what may be sent
       sendable.push_back(&items[i]);
       sent.push_back(i);

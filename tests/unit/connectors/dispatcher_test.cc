@@ -27,6 +27,7 @@ struct Seen {
   std::vector<std::vector<std::uint64_t>> batches;              // sequences, as each call got them
   std::map<std::string, std::vector<std::uint64_t>> delivered;  // by case, in delivery order
   std::set<std::uint64_t> fail_once;  // refused (retry) the first time they come
+  std::vector<v1::OutboxItem> items;  // every item delivered, as the connector got it
 };
 
 Seen* seen = nullptr;
@@ -48,6 +49,7 @@ class RecordingConnector : public Connector {
         continue;
       }
       seen->delivered[item->event().case_id()].push_back(item->event().sequence());
+      seen->items.push_back(*item);
       results.push_back(DeliveryResult::Delivered());
     }
     return results;
@@ -69,12 +71,18 @@ class RecordingFactory : public bridgeline::connectors::ConnectorFactory {
   }
 };
 
+// An escalation of `case_id` as committed: the event holds the case as created, as the log
+// keeps it, and case_state the case after it.
 bridgeline::store::OutboxEntry Entry(std::uint64_t sequence, const std::string& case_id) {
   v1::OutboxItem item;
   item.set_connector("desk");
   item.mutable_event()->set_sequence(sequence);
   item.mutable_event()->set_case_id(case_id);
+  item.mutable_event()->set_type(v1::EventType::escalated);
+  item.mutable_event()->mutable_created()->set_id(case_id);
+  item.mutable_event()->mutable_created()->set_subject("Card payments fail");
   item.mutable_case_state()->set_id(case_id);
+  item.mutable_case_state()->set_subject("Card payments fail");
   *item.mutable_enqueued_at() = bridgeline::ToTimestamp(bridgeline::WallClockNow());
   bridgeline::store::OutboxEntry entry;
   entry.key = std::string("desk") + '\0' + bridgeline::store::Store::NumberKey(sequence);
@@ -196,4 +204,20 @@ TEST_CASE("once one refused item of a batch gets through, the others follow with
   REQUIRE(state.batches.size() == 4);
   CHECK(state.batches[0].size() == 3);
   for (std::size_t k = 1; k < 4; ++k) CHECK(state.batches[k].size() == 1);
+}
+
+TEST_CASE("a delivery carries the case once, as case_state, not the escalated event's copy") {
+  Seen state;
+  seen = &state;
+  Lane desk;
+  desk.dispatcher->Enqueue({Entry(1, "BL-1"), Entry(2, "BL-2")});
+  REQUIRE(desk.Drained().delivered == 2);
+  REQUIRE(state.items.size() == 2);
+  for (const auto& item : state.items) {
+    INFO(item.event().case_id());
+    CHECK(item.event().type() == v1::EventType::escalated);
+    CHECK_FALSE(item.event().has_created());
+    CHECK(item.case_state().id() == item.event().case_id());
+    CHECK(item.case_state().subject() == "Card payments fail");
+  }
 }
