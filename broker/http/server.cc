@@ -137,19 +137,23 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(shared_->options.max_header_bytes);
     // The whole request must arrive within the read timeout (the idle timeout between requests
-    // on a kept-alive connection): a slow sender gets 408 and is cut off. The stream's own
-    // expiry is only a backstop should the timer's cancel not land.
+    // on a kept-alive connection): a slow sender gets 408 and is cut off. One timer per request,
+    // not the stream's expiry, which arms and cancels a timer for every read the parser makes.
     const auto limit = first_request_
                            ? shared_->options.read_timeout
                            : std::min(shared_->options.read_timeout, shared_->options.idle_timeout);
-    beast::get_lowest_layer(stream_).expires_after(limit + std::chrono::seconds(5));
+    beast::get_lowest_layer(stream_).expires_never();
     timed_out_ = false;
     request_timer_.expires_after(limit);
     request_timer_.async_wait([self = this->shared_from_this()](beast::error_code error) {
       if (error) return;  // cancelled: the request arrived
       self->timed_out_ = true;
       beast::error_code ignored;
-      beast::get_lowest_layer(self->stream_).socket().cancel(ignored);
+      // Shut for reading as well as cancelled: the parser may be between two reads, with
+      // nothing to cancel, and its next read must end at once rather than wait on.
+      auto& socket = beast::get_lowest_layer(self->stream_).socket();
+      socket.shutdown(tcp::socket::shutdown_receive, ignored);
+      socket.cancel(ignored);
     });
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));

@@ -1,6 +1,10 @@
 // The public API over real HTTP on loopback, as each kind of caller uses it: who may see and
 // change which case, idempotent retries, bad input, limits, TLS and a graceful stop.
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -35,6 +39,40 @@ std::string ConfigWith(const std::string& dir, const std::string& server_lines) 
   return BrokerProcess::ConfigVariant(
       kIsolationConfig, dir, {{"  rate_limit: { requests_per_second: 0 }\n", server_lines}});
 }
+
+// A plain loopback socket, for senders the HTTP client cannot imitate; reads give up after 8 s.
+class RawConnection {
+ public:
+  explicit RawConnection(unsigned short port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    timeval limit{8, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  }
+  ~RawConnection() { ::close(fd_); }
+  void Send(const std::string& bytes) {
+    (void)::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  }
+  // What arrives until the server closes the connection (or the 8 s run out: `closed` false).
+  std::string ReadUntilClosed(bool* closed) {
+    std::string received;
+    char chunk[4096];
+    while (true) {
+      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n <= 0) {
+        *closed = n == 0;
+        return received;
+      }
+      received.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  int fd_;
+};
 
 std::string Escalation(const std::string& contract, const std::string& ticket) {
   return R"({"contract":")" + contract + R"(","tier1_ticket_id":")" + ticket +
@@ -348,6 +386,38 @@ TEST_CASE("bad input gets the right 4xx and stores nothing", "[e2e][api][bad-inp
     CHECK(response.status == 408);
     CHECK(std::chrono::steady_clock::now() - started <
           std::chrono::seconds(5));  // read_timeout is 2 s
+  }
+  SECTION("a sender that trickles its request is cut off with 408 as well") {
+    RawConnection connection(broker.port());
+    connection.Send(
+        "POST /v1/escalations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+        "demo-outsourcer-token\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n");
+    const auto started = std::chrono::steady_clock::now();
+    std::atomic<bool> done{false};
+    std::thread trickle([&] {  // a byte every 100 ms: each read gets something, none the end
+      for (int i = 0; i < 60 && !done; ++i) {
+        connection.Send(" ");
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+    bool closed = false;
+    const std::string answer = connection.ReadUntilClosed(&closed);
+    done = true;
+    trickle.join();
+    CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 408"));
+    CHECK(closed);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+  }
+  SECTION("a kept-alive connection left idle is closed without an answer") {
+    RawConnection connection(broker.port());
+    connection.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    const auto started = std::chrono::steady_clock::now();
+    bool closed = false;
+    const std::string answer = connection.ReadUntilClosed(&closed);
+    CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 200"));
+    CHECK(answer.find("408") == std::string::npos);
+    CHECK(closed);  // after the read timeout (2 s here), not the 8 s this side waits
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
   }
   SECTION("malformed HTTP") { CHECK(client.Raw("HELLO\r\n\r\n").status == 400); }
   SECTION("an unknown route or method") {
