@@ -131,10 +131,22 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   log_options.heartbeat_ms = log_config.stream().heartbeat().seconds() * kSecondMs;
   ops::EscalationLog escalation_log(log_options, store->get());
 
-  boost::asio::io_context io;
-  // Keeps the I/O threads running while every connection waits on the broker and the acceptor
-  // is closed (at shutdown), when the io_context has no operation of its own pending.
-  auto keep_running = boost::asio::make_work_guard(io);
+  // One io_context per I/O thread, each connection on one of them: with two threads on one
+  // context, every handler they ran went through that context's one lock. The first context
+  // also runs the acceptor and the signal handler.
+  const unsigned threads = std::max(1u, config->server().threads());
+  std::vector<std::unique_ptr<boost::asio::io_context>> io_contexts;
+  std::vector<boost::asio::io_context*> contexts;
+  // Keep the I/O threads running while every connection waits on the broker and the acceptor
+  // is closed (at shutdown), when a context has no operation of its own pending.
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+      keep_running;
+  for (unsigned i = 0; i < threads; ++i) {
+    io_contexts.push_back(std::make_unique<boost::asio::io_context>(1));
+    contexts.push_back(io_contexts.back().get());
+    keep_running.push_back(boost::asio::make_work_guard(*contexts.back()));
+  }
+  boost::asio::io_context& io = *contexts.front();
   http::Api api(*config, *rules, store->get(), &broker);
   http::ServerOptions options;
   options.max_body_bytes = config->server().max_body_bytes();
@@ -144,7 +156,7 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   options.idle_timeout = std::chrono::seconds(config->server().idle_timeout().seconds());
   options.stream_write_timeout =
       std::chrono::seconds(log_config.stream().write_timeout().seconds());
-  http::Server server(io, options, [&api](http::Request&& request, http::Respond respond) {
+  http::Server server(contexts, options, [&api](http::Request&& request, http::Respond respond) {
     api.Handle(std::move(request), std::move(respond));
   });
   const bool tls = !config->server().tls().certificate_file().empty();
@@ -161,9 +173,12 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
     spdlog::critical("{}", listening.ToString());
     return 1;
   }
-  unsigned threads = std::max(1u, config->server().threads());
   std::vector<std::thread> io_threads;
-  for (unsigned i = 0; i < threads; ++i) io_threads.emplace_back([&io] { io.run(); });
+  for (auto* context : contexts) io_threads.emplace_back([context] { context->run(); });
+  auto stop_io = [&] {
+    for (auto* context : contexts) context->stop();
+    for (auto& thread : io_threads) thread.join();
+  };
   auto endpoint = server.endpoint();
   std::string address = std::string(tls ? "https://" : "http://") + endpoint.address().to_string() +
                         ":" + std::to_string(endpoint.port());
@@ -171,8 +186,7 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   auto recovered = broker.Recover(config->storage().reserve_open_cases());
   if (!recovered.ok()) {
     spdlog::critical("recovery failed: {}", recovered.status().ToString());
-    io.stop();
-    for (auto& thread : io_threads) thread.join();
+    stop_io();
     return 1;
   }
   auto dispatcher = connectors::Dispatcher::Create(
@@ -183,8 +197,7 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
       });
   if (!dispatcher.ok()) {
     spdlog::critical("{}", dispatcher.status().ToString());
-    io.stop();
-    for (auto& thread : io_threads) thread.join();
+    stop_io();
     return 1;
   }
   // Changes the remote systems make come in under the client's identity; a resent webhook is
@@ -193,14 +206,12 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
                                 DurationMsOr(config->server().idempotency_ttl(), 24 * kHourMs));
   if (Status started_delivery = (*dispatcher)->Start(&inbox); !started_delivery.ok()) {
     spdlog::critical("{}", started_delivery.ToString());
-    io.stop();
-    for (auto& thread : io_threads) thread.join();
+    stop_io();
     return 1;
   }
   if (Status started_log = escalation_log.Start(); !started_log.ok()) {
     spdlog::critical("{}", started_log.ToString());
-    io.stop();
-    for (auto& thread : io_threads) thread.join();
+    stop_io();
     return 1;
   }
   api.ServeStream(&escalation_log, static_cast<int>(log_config.stream().max_readers()));
@@ -257,8 +268,7 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   escalation_log.Stop();  // after the last commit, so the file has every line
   for (int i = 0; i < 20 && server.in_flight() > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  io.stop();
-  for (auto& thread : io_threads) thread.join();
+  stop_io();
   spdlog::info("stopped");
   return 0;
 }

@@ -324,8 +324,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
 class Server::Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& io, std::shared_ptr<Shared> shared)
-      : io_(io), acceptor_(net::make_strand(io)), shared_(std::move(shared)) {}
+  Listener(std::vector<net::io_context*> contexts, std::shared_ptr<Shared> shared)
+      : contexts_(std::move(contexts)),
+        acceptor_(net::make_strand(*contexts_.front())),
+        shared_(std::move(shared)) {}
 
   Status Open(const tcp::endpoint& endpoint) {
     beast::error_code error;
@@ -341,7 +343,8 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
   }
 
   void Accept() {
-    acceptor_.async_accept(net::make_strand(io_),
+    net::io_context& next = *contexts_[accepted_++ % contexts_.size()];
+    acceptor_.async_accept(net::make_strand(next),
                            beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
   }
 
@@ -375,13 +378,14 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
     Accept();
   }
 
-  net::io_context& io_;
+  const std::vector<net::io_context*> contexts_;
+  std::size_t accepted_ = 0;  // on the acceptor's strand
   tcp::acceptor acceptor_;
   std::shared_ptr<Shared> shared_;
 };
 
-Server::Server(net::io_context& io, ServerOptions options, Handler handler)
-    : io_(io), shared_(std::make_shared<Shared>()) {
+Server::Server(std::vector<net::io_context*> contexts, ServerOptions options, Handler handler)
+    : contexts_(std::move(contexts)), shared_(std::make_shared<Shared>()) {
   shared_->options = options;
   shared_->handler = std::move(handler);
 }
@@ -410,7 +414,7 @@ Status Server::Listen(const std::string& host_port) {
   }
   if (port > 65535)
     return Status::InvalidArgument("listen address '" + host_port + "' has no valid port");
-  listener_ = std::make_shared<Listener>(io_, shared_);
+  listener_ = std::make_shared<Listener>(contexts_, shared_);
   BRIDGELINE_RETURN_IF_ERROR(
       listener_->Open(tcp::endpoint(address, static_cast<unsigned short>(port))));
   listener_->Accept();

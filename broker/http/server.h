@@ -1,7 +1,8 @@
 // The HTTP server: Boost.Beast over Asio, one Session per connection (as in Beast's own
-// advanced server example), each on its own strand. Bounds header and body sizes, the number
-// of connections, and how long a request may take to arrive, so a slow or huge sender cannot
-// hold the broker. Requests are handed to a Handler that answers asynchronously.
+// advanced server example), each on its own strand of one of the server's io_contexts. Bounds
+// header and body sizes, the number of connections, and how long a request may take to arrive, so a
+// slow or huge sender cannot hold the broker. Requests are handed to a Handler that answers
+// asynchronously.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "broker/common/status.h"
 
@@ -82,7 +84,10 @@ Response Problem(unsigned status, const std::string& slug, const std::string& ti
 
 class Server {
  public:
-  Server(boost::asio::io_context& io, ServerOptions options, Handler handler);
+  // New connections go to `contexts` in turn (each meant to be run by one thread, so that a
+  // connection's work stays on its thread and the threads share no queue); the first also
+  // runs the acceptor. Every context must outlive the server.
+  Server(std::vector<boost::asio::io_context*> contexts, ServerOptions options, Handler handler);
   ~Server();
 
   // Binds and listens on host:port (port 0 picks a free one).
@@ -105,7 +110,7 @@ class Server {
   struct Shared;  // what the listener and every session share
 
  private:
-  boost::asio::io_context& io_;
+  std::vector<boost::asio::io_context*> contexts_;
   std::shared_ptr<Shared> shared_;
   std::shared_ptr<Listener> listener_;
 };
