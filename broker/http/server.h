@@ -1,8 +1,8 @@
 // The HTTP server: Boost.Beast over Asio, one Session per connection (as in Beast's own
-// advanced server example), each on its own strand of one of the server's io_contexts. Bounds
-// header and body sizes, the number of connections, and how long a request may take to arrive, so a
-// slow or huge sender cannot hold the broker. Requests are handed to a Handler that answers
-// asynchronously.
+// advanced server example), each on its own strand of one of the server's io_contexts.
+// Bounds header and body sizes, the number of connections, and how long a request may take to
+// arrive, so a slow or huge sender cannot hold the broker. Requests are handed to a Handler
+// that answers asynchronously.
 #pragma once
 
 #include <atomic>
