@@ -86,8 +86,9 @@ class Store {
 
   // Writes all `mutations` in one synced batch, assigning event sequences; outbox entries
   // written are appended to `enqueued`, and the log entries written (serialized Events, in
-  // sequence order) to `logged`. On failure nothing is written and sequences are not
-  // consumed. One writer at a time (the broker); concurrent callers are serialized.
+  // sequence order) to `logged`. Both leave out an escalated event's case as created (the
+  // stored log keeps it). On failure nothing is written and sequences are not consumed. One
+  // writer at a time (the broker); concurrent callers are serialized.
   Status Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>* enqueued,
                std::vector<std::string>* logged = nullptr);
 

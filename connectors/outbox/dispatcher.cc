@@ -188,6 +188,7 @@ class Dispatcher::Lane {
       // The case goes out once, as case_state. An escalated event also holds the case as
       // created, for the log; sent along, it would double what every new case costs to print,
       // write and sync at the remote end, and tell the remote nothing case_state does not.
+      // (Just committed, the store hands entries on without it; recovered ones have it.)
       items[i].mutable_event()->clear_created();
       Mask(&items[i]);  // once: what is kept for a retry or a dead letter is what may be sent
       sendable.push_back(&items[i]);

@@ -1,0 +1,103 @@
+#include "broker/store/store.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "tests/support/broker_process.h"
+
+namespace {
+
+namespace v1 = bridgeline::v1;
+using bridgeline::store::Store;
+
+}  // namespace
+
+TEST_CASE("an escalation is stored whole and handed on without the case as created") {
+  const std::string dir = bridgeline::testing::BrokerProcess::TempDir("store");
+  auto opened = Store::Open(dir);
+  REQUIRE(opened.ok());
+  std::unique_ptr<Store> store = std::move(opened).value();
+
+  v1::Case state;
+  state.set_id("BL-1");
+  state.set_version(2);
+  state.set_status(v1::NEW);
+  state.set_contract("globex");
+  state.set_owner("globex-service-desk");
+  state.mutable_customer()->set_name("Ada");
+  bridgeline::store::Mutation mutation;
+  mutation.cases.push_back(state);
+  v1::Event escalated;
+  escalated.set_case_id("BL-1");
+  escalated.set_case_version(1);
+  escalated.set_type(v1::EventType::escalated);
+  escalated.mutable_context()->set_contract("globex");
+  *escalated.mutable_created() = state;
+  escalated.mutable_created()->set_version(1);
+  v1::Event note;
+  note.set_case_id("BL-1");
+  note.set_case_version(2);
+  note.set_type(v1::EventType::comment);
+  note.set_note("called the customer back");
+  mutation.events = {escalated, note};
+  mutation.deliveries.push_back({"desk", 0, 0});
+  mutation.deliveries.push_back({"desk", 1, 0});
+  std::vector<bridgeline::store::Mutation*> mutations{&mutation};
+  std::vector<bridgeline::store::OutboxEntry> enqueued;
+  std::vector<std::string> logged;
+  REQUIRE(store->Write(mutations, &enqueued, &logged).ok());
+
+  SECTION("the stored log keeps the case as created") {
+    auto events = store->GetEvents("BL-1");
+    REQUIRE(events.ok());
+    REQUIRE(events->size() == 2);
+    CHECK(events->at(0).created().version() == 1);
+    CHECK(events->at(0).created().customer().name() == "Ada");
+    CHECK(events->at(0).context().contract() == "globex");
+    CHECK(events->at(1).note() == "called the customer back");
+    CHECK_FALSE(events->at(1).has_created());
+  }
+  SECTION("the caller's events still hold it") {
+    CHECK(mutation.events[0].created().version() == 1);
+    CHECK(mutation.events[0].sequence() == 1);
+  }
+  SECTION("the live log gets every event, an escalation without its copy") {
+    REQUIRE(logged.size() == 2);
+    v1::Event first, second;
+    REQUIRE(first.ParseFromString(logged[0]));
+    REQUIRE(second.ParseFromString(logged[1]));
+    CHECK_FALSE(first.has_created());
+    CHECK(first.type() == v1::EventType::escalated);
+    CHECK(first.sequence() == 1);
+    CHECK(first.context().contract() == "globex");
+    CHECK(second.note() == "called the customer back");
+    CHECK(second.sequence() == 2);
+  }
+  SECTION("lanes get the case once, as case_state") {
+    REQUIRE(enqueued.size() == 2);
+    v1::OutboxItem item;
+    REQUIRE(item.ParseFromString(enqueued[0].item_bytes));
+    CHECK_FALSE(item.event().has_created());
+    CHECK(item.event().type() == v1::EventType::escalated);
+    CHECK(item.case_state().customer().name() == "Ada");
+    CHECK(item.connector() == "desk");
+    REQUIRE(item.ParseFromString(enqueued[1].item_bytes));
+    CHECK(item.event().note() == "called the customer back");
+  }
+  SECTION("an entry recovered from the store has the whole event again") {
+    std::vector<bridgeline::store::OutboxEntry> recovered;
+    REQUIRE(store
+                ->ForEachOutbox("desk",
+                                [&](bridgeline::store::OutboxEntry&& entry) {
+                                  recovered.push_back(std::move(entry));
+                                  return true;
+                                })
+                .ok());
+    REQUIRE(recovered.size() == 2);
+    v1::OutboxItem item;
+    REQUIRE(item.ParseFromString(recovered[0].item_bytes));
+    CHECK(item.event().created().customer().name() == "Ada");
+  }
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
