@@ -125,3 +125,21 @@ TEST_CASE("deliveries in flight together each leave one whole line") {
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("an item that cannot be printed fails alone; the lines around it are whole") {
+  const std::string dir = BrokerProcess::TempDir("jsonl");
+  auto connector = MakeJsonl(dir, GENERATE(64ull << 20, 300ull));  // one file, or one a line
+  std::vector<v1::OutboxItem> items{Item(1), Item(2), Item(3)};
+  items[1].mutable_case_state()->mutable_created_at()->set_seconds(1ll << 60);  // no JSON form
+  std::vector<const v1::OutboxItem*> pointers{&items[0], &items[1], &items[2]};
+  auto results = connector->DeliverBatch(pointers);
+  REQUIRE(results.size() == 3);
+  CHECK(results[0].kind == DeliveryResult::Kind::kDelivered);
+  CHECK(results[1].kind == DeliveryResult::Kind::kPermanentFailure);
+  CHECK(results[1].error.find("cannot print event") != std::string::npos);
+  CHECK(results[2].kind == DeliveryResult::Kind::kDelivered);
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) files.push_back(entry.path());
+  CHECK(SequencesIn(files) == std::multiset<std::uint64_t>{1, 3});
+  std::filesystem::remove_all(dir);
+}
