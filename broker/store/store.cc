@@ -231,9 +231,9 @@ std::string SpliceStoredOutboxItem(const std::string& connector, std::uint64_t s
 
 // Serializes `event` whole into `full` and, when it holds the case as created (an escalation),
 // also without that copy into `light`; else `light` is left empty. Lanes and the live log read
-// the light form: they have no use for the copy, and parsing it was a fifth of their work. The
-// full form is the light one with the copy appended (field order is free), so the single
-// writer serializes each part once, as before.
+// the light form: they have no use for the copy, and parsing it cost each about a microsecond
+// per escalation. The full form is the light one with the copy appended (field order is free),
+// so the single writer serializes each part once, as before.
 void SerializeEvent(v1::Event* event, std::string* full, std::string* light) {
   light->clear();
   if (!event->has_created()) {

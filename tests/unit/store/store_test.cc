@@ -34,12 +34,12 @@ TEST_CASE("an escalation is stored whole and handed on without the case as creat
   escalated.mutable_context()->set_contract("globex");
   *escalated.mutable_created() = state;
   escalated.mutable_created()->set_version(1);
-  v1::Event note;
-  note.set_case_id("BL-1");
-  note.set_case_version(2);
-  note.set_type(v1::EventType::comment);
-  note.set_note("called the customer back");
-  mutation.events = {escalated, note};
+  v1::Event comment;
+  comment.set_case_id("BL-1");
+  comment.set_case_version(2);
+  comment.set_type(v1::EventType::comment);
+  comment.set_note("called the customer back");
+  mutation.events = {escalated, comment};
   mutation.deliveries.push_back({"desk", 0, 0});
   mutation.deliveries.push_back({"desk", 1, 0});
   std::vector<bridgeline::store::Mutation*> mutations{&mutation};
