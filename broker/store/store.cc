@@ -203,12 +203,17 @@ Status Store::ReadyToWrite() {
 
 namespace {
 
+// The tag and length of a length-delimited field (wire type 2) whose `size` bytes follow.
+void AppendFieldHeader(int field, std::size_t size, google::protobuf::io::CodedOutputStream* out) {
+  out->WriteTag(static_cast<std::uint32_t>(field << 3 | 2));
+  out->WriteVarint32(static_cast<std::uint32_t>(size));
+}
+
 // An OutboxItem spliced from already serialized parts: field 1 connector, 2 event,
 // 3 case_state, 5 enqueued_at. Byte-for-byte what OutboxItem::SerializeAsString would give.
 void AppendLengthDelimited(int field, std::string_view bytes,
                            google::protobuf::io::CodedOutputStream* out) {
-  out->WriteTag(static_cast<std::uint32_t>(field << 3 | 2));
-  out->WriteVarint32(static_cast<std::uint32_t>(bytes.size()));
+  AppendFieldHeader(field, bytes.size(), out);
   out->WriteRaw(bytes.data(), static_cast<int>(bytes.size()));
 }
 
@@ -246,9 +251,8 @@ void SerializeEvent(v1::Event* event, std::string* full, std::string* light) {
   {
     google::protobuf::io::StringOutputStream stream(full);
     google::protobuf::io::CodedOutputStream out(&stream);
-    out.WriteTag(static_cast<std::uint32_t>(v1::Event::kCreatedFieldNumber << 3 | 2));
-    out.WriteVarint32(static_cast<std::uint32_t>(created->ByteSizeLong()));
-    created->SerializeWithCachedSizes(&out);
+    AppendFieldHeader(v1::Event::kCreatedFieldNumber, created->ByteSizeLong(), &out);
+    created->SerializeWithCachedSizes(&out);  // sized by ByteSizeLong just above
   }
   event->set_allocated_created(created.release());
 }
