@@ -61,6 +61,7 @@ class JsonlConnector : public Connector {
       ends[i] = buffer.size();
     }
     auto begin_of = [&](std::size_t i) { return i == 0 ? std::size_t{0} : ends[i - 1]; };
+    auto line_size = [&](std::size_t i) { return ends[i] - begin_of(i); };  // 0: not printed
     auto lines_between = [&](std::size_t from, std::size_t to) {
       return std::string_view(buffer).substr(from, to - from);
     };
@@ -71,12 +72,12 @@ class JsonlConnector : public Connector {
     auto fail = [&](std::size_t from, const std::string& error) {
       for (std::size_t i : chunked) results[i] = DeliveryResult::Retry(error);
       for (std::size_t i = from; i < items.size(); ++i) {
-        if (ends[i] > begin_of(i)) results[i] = DeliveryResult::Retry(error);
+        if (line_size(i) > 0) results[i] = DeliveryResult::Retry(error);
       }
       return results;
     };
     for (std::size_t i = 0; i < items.size(); ++i) {
-      const std::size_t line = ends[i] - begin_of(i);
+      const std::size_t line = line_size(i);
       if (line == 0) continue;
       if (fd_ < 0 || size_ + (begin_of(i) - chunk_begin) + line > rotate_bytes_) {
         std::string error = Write(lock, lines_between(chunk_begin, begin_of(i)), &chunked);
