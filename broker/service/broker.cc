@@ -15,6 +15,18 @@ namespace {
 constexpr std::size_t kMaxBatch = 512;
 }  // namespace
 
+// A batch the writer has written (or refused): what to answer, and what to hand on to the
+// lanes and the live log, once the sync stage has made it durable.
+struct Broker::Commit {
+  std::vector<std::pair<Done, Answer>> replies;  // in arrival order
+  std::vector<store::OutboxEntry> enqueued;
+  std::vector<std::string> logged;
+  // Set when the batch wrote: the store's generation, for Store::Sync.
+  std::optional<std::uint64_t> generation;
+  // Cases the write changed, read back from the store should its sync fail.
+  std::vector<std::string> touched;
+};
+
 struct Broker::Request {
   enum class Kind { kEscalate, kEvent, kForwarded } kind;
   v1::EscalateRequest escalate;
@@ -63,8 +75,12 @@ Result<std::size_t> Broker::Recover(std::uint64_t reserve_open_cases) {
 void Broker::Start(Enqueued on_enqueued, Logged on_logged) {
   on_enqueued_ = std::move(on_enqueued);
   on_logged_ = std::move(on_logged);
+  sync_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "bl-sync");  // how ops (and profilers) find it
+    RunSync();
+  });
   thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "bl-writer");  // how ops (and profilers) find it
+    pthread_setname_np(pthread_self(), "bl-writer");
     Run();
   });
 }
@@ -77,6 +93,13 @@ void Broker::Stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // The writer has written all it will; the sync stage answers what is left, then ends.
+  {
+    std::lock_guard lock(sync_mutex_);
+    sync_stopping_ = true;
+  }
+  sync_wake_.notify_all();
+  if (sync_thread_.joinable()) sync_thread_.join();
 }
 
 BrokerStats Broker::stats() const {
@@ -152,11 +175,25 @@ void Broker::Run() {
         queue_.pop_front();
       }
     }
-    Process(batch);
+    auto commit = std::make_unique<Commit>();
+    if (Status recovered = RecoverFromSyncFault(); recovered.ok()) {
+      Process(batch, commit.get());
+    } else {
+      for (auto& request : batch) {
+        if (request->done)
+          commit->replies.emplace_back(std::move(request->done), Answer{recovered, {}, {}});
+      }
+    }
+    if (commit->replies.empty() && !commit->generation) continue;
+    {
+      std::lock_guard lock(sync_mutex_);
+      commits_.push_back(std::move(commit));
+    }
+    sync_wake_.notify_one();
   }
 }
 
-void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
+void Broker::Process(std::vector<std::unique_ptr<Request>>& batch, Commit* commit) {
   const TimeMs now = clock_();
   std::vector<store::Mutation> mutations;
   mutations.reserve(batch.size() + 16);
@@ -165,6 +202,11 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
   // Idempotency keys claimed in this batch: a concurrent retry waits for the first's answer.
   std::unordered_map<std::string, std::size_t> claimed;
   std::vector<std::pair<Request*, std::string>> retries_in_batch;
+  // Every answer waits for the commit's sync, even one that writes nothing: a replay or a
+  // refusal may rest on an earlier commit that is written but not yet durable.
+  auto reply = [&](Request* request, Answer answer) {
+    if (request->done) commit->replies.emplace_back(std::move(request->done), std::move(answer));
+  };
 
   auto add_mutation = [&](engine::Outcome&& outcome) {
     store::Mutation mutation;
@@ -189,17 +231,17 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
       }
       auto stored = store_->GetIdempotency(idempotency.organization, idempotency.key);
       if (!stored.ok()) {
-        request->done({stored.status(), {}, {}});
+        reply(request.get(), {stored.status(), {}, {}});
         continue;
       }
       if (stored->has_value() && FromTimestamp((*stored)->expires_at()) > now) {
         if ((*stored)->request_hash() != idempotency.request_hash) {
-          request->done({Status::AlreadyExists("Idempotency-Key '" + idempotency.key +
-                                               "' was already used for a different request"),
-                         {},
-                         {}});
+          reply(request.get(), {Status::AlreadyExists("Idempotency-Key '" + idempotency.key +
+                                                      "' was already used for a different request"),
+                                {},
+                                {}});
         } else {
-          request->done({Status::Ok(), {}, std::move(**stored)});
+          reply(request.get(), {Status::Ok(), {}, std::move(**stored)});
         }
         continue;
       }
@@ -224,7 +266,7 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
         done_delivery.delivered_outbox_keys.push_back(request->outbox_key);
         mutations.push_back(std::move(done_delivery));
       }
-      if (request->done) request->done({outcome.status(), {}, {}});
+      reply(request.get(), {outcome.status(), {}, {}});
       continue;
     }
     engine::Outcome result = std::move(*outcome);
@@ -241,8 +283,8 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
   for (auto& outcome : engine_.AdvanceClocks(now)) add_mutation(std::move(outcome));
   if (mutations.empty()) {
     for (auto& [request, claim] : retries_in_batch) {
-      request->done(
-          {Status::Unavailable("the first request with this Idempotency-Key failed"), {}, {}});
+      reply(request,
+            {Status::Unavailable("the first request with this Idempotency-Key failed"), {}, {}});
     }
     return;
   }
@@ -280,15 +322,14 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
 
   std::vector<store::Mutation*> pointers;
   for (auto& mutation : mutations) pointers.push_back(&mutation);
-  std::vector<store::OutboxEntry> enqueued;
-  std::vector<std::string> logged;
-  Status written = store_->Write(pointers, &enqueued, on_logged_ ? &logged : nullptr);
+  std::uint64_t generation = 0;
+  Status written = store_->Write(pointers, &commit->enqueued,
+                                 on_logged_ ? &commit->logged : nullptr, &generation);
   if (written.ok()) commit_sizes_.Observe(static_cast<double>(mutations.size()));
   {
     std::lock_guard lock(mutex_);
-    stats_.commits += written.ok();
-    stats_.failed_commits += !written.ok();
     stats_.commands += waiting.size();
+    stats_.failed_commits += !written.ok();
     if (written.ok()) {
       stats_.open_cases = engine_.open_counts();
       stats_.pending_deadlines = engine_.pending_deadlines();
@@ -296,13 +337,14 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
   }
   if (!written.ok()) {
     spdlog::error("commit of {} command(s) failed: {}", mutations.size(), written.ToString());
-    Rollback(mutations);
-    for (auto& [request, index] : waiting) {
-      if (request->done) request->done({written, {}, {}});
-    }
-    for (auto& [request, claim] : retries_in_batch) request->done({written, {}, {}});
+    Rollback(TouchedCases(mutations));
+    // Answers given before the write (refusals, replays) stand; the rest share its failure.
+    for (auto& [request, index] : waiting) reply(request, {written, {}, {}});
+    for (auto& [request, claim] : retries_in_batch) reply(request, {written, {}, {}});
     return;
   }
+  commit->generation = generation;
+  commit->touched = TouchedCases(mutations);
   for (auto& [request, index] : waiting) {
     if (!request->done) continue;
     if (request->idempotency && !mutations[index].idempotency.empty()) {
@@ -310,37 +352,112 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch) {
       for (auto& [retry, claim] : retries_in_batch) {
         if (claim == request->idempotency->organization + '\0' + request->idempotency->key) {
           if (retry->idempotency->request_hash != request->idempotency->request_hash) {
-            retry->done({Status::AlreadyExists("Idempotency-Key '" + retry->idempotency->key +
-                                               "' was already used for a different request"),
-                         {},
-                         {}});
+            reply(retry, {Status::AlreadyExists("Idempotency-Key '" + retry->idempotency->key +
+                                                "' was already used for a different request"),
+                          {},
+                          {}});
           } else {
-            retry->done({Status::Ok(), {}, mutations[index].idempotency.front().record});
+            reply(retry, {Status::Ok(), {}, mutations[index].idempotency.front().record});
           }
           retry = nullptr;
         }
       }
     }
-    request->done({Status::Ok(), answer_of(index), {}});
+    reply(request, {Status::Ok(), answer_of(index), {}});
   }
   for (auto& [retry, claim] : retries_in_batch) {
     if (retry)
-      retry->done(
+      reply(
+          retry,
           {Status::Unavailable("the first request with this Idempotency-Key was refused; retry it"),
            {},
            {}});
   }
-  if (on_enqueued_ && !enqueued.empty()) on_enqueued_(std::move(enqueued));
-  if (on_logged_ && !logged.empty()) on_logged_(std::move(logged));
 }
 
-// The write failed, so the engine must forget what it applied: reload each touched case from
-// the store, the only truth.
-void Broker::Rollback(const std::vector<store::Mutation>& mutations) {
-  std::set<std::string> touched;
-  for (const auto& mutation : mutations) {
-    for (const auto& state : mutation.cases) touched.insert(state.id());
+void Broker::RunSync() {
+  std::deque<std::unique_ptr<Commit>> group;
+  while (true) {
+    {
+      std::unique_lock lock(sync_mutex_);
+      syncing_ = false;
+      synced_.notify_all();
+      sync_wake_.wait(lock, [&] { return sync_stopping_ || !commits_.empty(); });
+      if (commits_.empty()) return;
+      group.swap(commits_);
+      syncing_ = true;
+    }
+    // One sync covers every commit written to the same database before it started.
+    std::optional<std::uint64_t> synced_generation;
+    Status synced;
+    {
+      std::lock_guard lock(sync_mutex_);
+      if (sync_fault_)
+        synced = Status::Unavailable("storage: an earlier commit failed to sync; retry");
+    }
+    for (auto& commit : group) {
+      if (synced.ok() && commit->generation && synced_generation != commit->generation) {
+        synced = store_->Sync(*commit->generation);
+        synced_generation = commit->generation;
+        if (!synced.ok()) spdlog::error("{}", synced.ToString());
+      }
+      Finish(*commit, synced);
+    }
+    group.clear();
   }
+}
+
+void Broker::Finish(Commit& commit, const Status& synced) {
+  if (commit.generation) {
+    std::lock_guard lock(mutex_);
+    stats_.commits += synced.ok();
+    stats_.failed_commits += !synced.ok();
+  }
+  if (synced.ok()) {
+    for (auto& [done, answer] : commit.replies) done(std::move(answer));
+    if (on_enqueued_ && !commit.enqueued.empty()) on_enqueued_(std::move(commit.enqueued));
+    if (on_logged_ && !commit.logged.empty()) on_logged_(std::move(commit.logged));
+  } else {
+    // This commit, and every one after it until the writer has read back what survived, may
+    // rest on changes that were lost.
+    {
+      std::lock_guard lock(sync_mutex_);
+      sync_fault_ = true;
+      lost_cases_.insert(lost_cases_.end(), commit.touched.begin(), commit.touched.end());
+    }
+    for (auto& [done, answer] : commit.replies) done({synced, {}, {}});
+  }
+}
+
+Status Broker::RecoverFromSyncFault() {
+  std::vector<std::string> lost;
+  {
+    std::unique_lock lock(sync_mutex_);
+    if (!sync_fault_) return Status::Ok();
+    synced_.wait(lock, [&] { return commits_.empty() && !syncing_; });
+    lost = lost_cases_;
+  }
+  BRIDGELINE_RETURN_IF_ERROR(store_->ReadyToWrite());
+  spdlog::warn("reading back {} case(s) whose commits failed to sync", lost.size());
+  Rollback(lost);
+  std::lock_guard lock(sync_mutex_);
+  lost_cases_.clear();
+  sync_fault_ = false;
+  return Status::Ok();
+}
+
+std::vector<std::string> Broker::TouchedCases(const std::vector<store::Mutation>& mutations) {
+  std::vector<std::string> touched;
+  for (const auto& mutation : mutations) {
+    for (const auto& state : mutation.cases) touched.push_back(state.id());
+  }
+  return touched;
+}
+
+// A write failed, so the engine must forget what it applied: reload each touched case from
+// the store, the only truth.
+void Broker::Rollback(const std::vector<std::string>& case_ids) {
+  std::set<std::string> touched(case_ids.begin(), case_ids.end());
   for (const auto& case_id : touched) {
     auto stored = store_->GetCase(case_id);
     if (!stored.ok()) {

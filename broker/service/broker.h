@@ -1,7 +1,8 @@
 // The broker: the single writer. It applies every command to the engine in arrival order and
-// commits what the commands did to the store, many commands to one synced write (group
-// commit). A caller is answered only after its write returned. One thread owns the engine;
-// everything else sends it requests.
+// commits what the commands did to the store, many commands to one write (group commit). One
+// thread owns the engine; everything else sends it requests. The writer does not wait for the
+// disk: a second thread syncs the WAL behind it, one sync for every batch written meanwhile,
+// and only then answers callers and hands the new entries to the lanes and the live log.
 #pragma once
 
 #include <condition_variable>
@@ -54,9 +55,10 @@ class Broker {
  public:
   using Done = std::function<void(Answer)>;
   using Clock = std::function<TimeMs()>;
-  // Called on the broker thread with the outbox entries each commit wrote.
+  // Called on the sync thread, in commit order, with the outbox entries each commit wrote.
   using Enqueued = std::function<void(std::vector<store::OutboxEntry>)>;
-  // Called on the broker thread with the log entries (serialized Events) each commit wrote.
+  // Called on the sync thread, in commit order, with the log entries (serialized Events) each
+  // commit wrote.
   using Logged = std::function<void(std::vector<std::string>)>;
 
   Broker(std::shared_ptr<const engine::Rules> rules, store::Store* store, Clock clock);
@@ -67,10 +69,10 @@ class Broker {
   // `reserve_open_cases` open cases, or for what the store holds if that is more.
   Result<std::size_t> Recover(std::uint64_t reserve_open_cases = 0);
   void Start(Enqueued on_enqueued, Logged on_logged = {});
-  // Answers what is queued, then stops the thread.
+  // Answers what is queued, then stops both threads.
   void Stop();
 
-  // Each answers `done` on the broker thread once durable, or with the reason it was refused.
+  // Each answers `done` on the sync thread once durable, or with the reason it was refused.
   void Escalate(bridgeline::v1::EscalateRequest request, bridgeline::v1::Actor actor,
                 std::optional<Idempotency> idempotency, Done done);
   void Handle(std::string case_id, bridgeline::v1::EventRequest request,
@@ -87,10 +89,21 @@ class Broker {
 
  private:
   struct Request;
+  struct Commit;
   void Enqueue(std::unique_ptr<Request> request);
+  // The writer: applies a batch, writes it unsynced, and queues its Commit for the sync stage.
   void Run();
-  void Process(std::vector<std::unique_ptr<Request>>& batch);
-  void Rollback(const std::vector<store::Mutation>& mutations);
+  void Process(std::vector<std::unique_ptr<Request>>& batch, Commit* commit);
+  // The sync stage: syncs what was written, then answers and hands on, commit by commit.
+  void RunSync();
+  // `synced` is OK when the commit is durable (or wrote nothing); otherwise everyone waiting on
+  // it is told why not.
+  void Finish(Commit& commit, const Status& synced);
+  // After a failed sync, before writing again: waits for the sync stage to answer every commit
+  // written, reopens the store and reads back the cases those commits touched.
+  Status RecoverFromSyncFault();
+  static std::vector<std::string> TouchedCases(const std::vector<store::Mutation>& mutations);
+  void Rollback(const std::vector<std::string>& case_ids);
 
   std::shared_ptr<const engine::Rules> rules_;
   store::Store* store_;
@@ -106,6 +119,18 @@ class Broker {
   bool stopping_ = false;
   BrokerStats stats_;
   std::thread thread_;
+
+  // The sync stage's queue and state.
+  std::mutex sync_mutex_;
+  std::condition_variable sync_wake_;
+  std::condition_variable synced_;  // the queue drained and no sync is running
+  std::deque<std::unique_ptr<Commit>> commits_;
+  bool syncing_ = false;
+  bool sync_stopping_ = false;
+  // A commit failed to sync: later commits fail too until the writer has recovered.
+  bool sync_fault_ = false;
+  std::vector<std::string> lost_cases_;
+  std::thread sync_thread_;
 };
 
 }  // namespace bridgeline::service

@@ -4,6 +4,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
@@ -91,7 +92,8 @@ std::uint64_t Store::KeyNumber(std::string_view key) {
   return number;
 }
 
-Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64_t min_free_bytes) {
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64_t min_free_bytes,
+                                           std::shared_ptr<rocksdb::FileSystem> file_system) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error)
@@ -99,6 +101,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64_t
   std::unique_ptr<Store> store(new Store());
   store->dir_ = dir;
   store->min_free_bytes_ = min_free_bytes;
+  if (file_system) store->env_ = rocksdb::NewCompositeEnv(file_system);
   BRIDGELINE_RETURN_IF_ERROR(store->OpenDatabase());
   rocksdb::DB* db = store->db_.get();
 
@@ -117,19 +120,25 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64_t
                                       "; this broker reads version " +
                                       std::to_string(kFormatVersion));
   }
-  if (db->Get(rocksdb::ReadOptions(), store->Family(kMeta), kNextCaseKey, &value).ok()) {
-    store->next_case_number_ = std::stoull(value);
-  }
-  if (db->Get(rocksdb::ReadOptions(), store->Family(kMeta), kLastSequenceKey, &value).ok()) {
-    store->last_sequence_ = std::stoull(value);
-  }
+  store->ReadCounters();
   return store;
+}
+
+void Store::ReadCounters() {
+  std::string value;
+  if (db_->Get(rocksdb::ReadOptions(), Family(kMeta), kNextCaseKey, &value).ok()) {
+    next_case_number_ = std::stoull(value);
+  }
+  if (db_->Get(rocksdb::ReadOptions(), Family(kMeta), kLastSequenceKey, &value).ok()) {
+    last_sequence_ = std::stoull(value);
+  }
 }
 
 Status Store::OpenDatabase() {
   rocksdb::DBOptions options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
+  if (env_) options.env = env_.get();
   options.IncreaseParallelism(2);
   options.max_background_jobs = 2;
   // Compactions are background work: when the cores are busy, commits go first. (Flushes keep
@@ -193,11 +202,31 @@ Status Store::ReadyToWrite() {
   if (!write_fault_) return Status::Ok();
   std::unique_lock exclusive(reopen_mutex_);
   if (!write_fault_) return Status::Ok();  // another writer reopened it meanwhile
+  // The memtables may hold writes whose WAL sync failed, refused to their callers: flushing
+  // them on close would store them after all. What the WAL kept is replayed on opening.
+  (void)db_->SetDBOptions({{"avoid_flush_during_shutdown", "true"}});
   CloseDatabase();
   Status reopened = OpenDatabase();
   if (!reopened.ok())
     return Status::Unavailable("storage: reopening after a write fault: " + reopened.message());
+  // Unsynced writes may not have survived the fault: the counters are what the WAL kept.
+  ReadCounters();
+  ++generation_;
   write_fault_ = false;
+  return Status::Ok();
+}
+
+Status Store::Sync(std::uint64_t generation) {
+  std::shared_lock shared(reopen_mutex_);
+  if (generation != generation_ || write_fault_) {
+    return Status::Unavailable(
+        "storage: a write fault came before this commit was synced; it may be lost");
+  }
+  rocksdb::Status status = db_->SyncWAL();
+  if (!status.ok()) {
+    write_fault_ = true;
+    return FromRocks(status, "syncing the commit");
+  }
   return Status::Ok();
 }
 
@@ -270,7 +299,7 @@ std::string WithEvent(std::string stored, const std::string& event) {
 }  // namespace
 
 Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>* enqueued,
-                    std::vector<std::string>* logged) {
+                    std::vector<std::string>* logged, std::uint64_t* unsynced) {
   BRIDGELINE_RETURN_IF_ERROR(ReadyToWrite());
   std::lock_guard writer(write_mutex_);
   std::shared_lock shared(reopen_mutex_);
@@ -342,9 +371,9 @@ Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>*
   batch.Put(Family(kMeta), kLastSequenceKey, std::to_string(sequence));
   batch.Put(Family(kMeta), kNextCaseKey, std::to_string(next_case));
 
-  rocksdb::WriteOptions sync;
-  sync.sync = true;
-  rocksdb::Status status = db_->Write(sync, &batch);
+  rocksdb::WriteOptions options;
+  options.sync = unsynced == nullptr;
+  rocksdb::Status status = db_->Write(options, &batch);
   if (!status.ok()) {
     write_fault_ = true;
     for (Mutation* mutation : mutations) {
@@ -354,6 +383,7 @@ Status Store::Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>*
   }
   last_sequence_ = sequence;
   next_case_number_ = next_case;
+  if (unsynced) *unsynced = generation_;
   if (enqueued) {
     for (auto& entry : written) enqueued->push_back(std::move(entry));
   }

@@ -10,7 +10,8 @@
 //   dead_letters connector + 0x00 + global sequence       -> OutboxItem that failed for good
 //   meta         name                                     -> value (format version, counters,
 //                                                            connector state such as cursors)
-// Every Write is one WriteBatch with a synced WAL: all of it survives a crash, or none.
+// Every Write is one WriteBatch: all of it survives a crash, or none. Its WAL is synced before
+// Write returns, or (for the broker, which overlaps the two) by a later Sync.
 #pragma once
 
 #include <atomic>
@@ -30,6 +31,8 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Env;
+class FileSystem;
 class WriteBatch;
 }  // namespace rocksdb
 
@@ -77,9 +80,11 @@ class Store {
   static constexpr int kFormatVersion = 2;
 
   // Opens (creating if needed) the database under `dir`. Refuses a database written in
-  // another format version.
-  static Result<std::unique_ptr<Store>> Open(const std::string& dir,
-                                             std::uint64_t min_free_bytes = 0);
+  // another format version. `file_system` replaces the operating system's files (tests use it
+  // to inject faults).
+  static Result<std::unique_ptr<Store>> Open(
+      const std::string& dir, std::uint64_t min_free_bytes = 0,
+      std::shared_ptr<rocksdb::FileSystem> file_system = nullptr);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -89,8 +94,17 @@ class Store {
   // sequence order) to `logged`. Both leave out an escalated event's case as created (the
   // stored log keeps it). On failure nothing is written and sequences are not consumed. One
   // writer at a time (the broker); concurrent callers are serialized.
+  //
+  // With `unsynced` given, the WAL is written but not synced, and `*unsynced` is set to the
+  // database's generation: the write survives the process dying and readers see it at once,
+  // but it is durable only once Sync(*unsynced) has returned OK.
   Status Write(std::vector<Mutation*>& mutations, std::vector<OutboxEntry>* enqueued,
-               std::vector<std::string>* logged = nullptr);
+               std::vector<std::string>* logged = nullptr, std::uint64_t* unsynced = nullptr);
+  // Makes every write so far durable with one sync of the WAL; safe beside a Write on another
+  // thread. Fails when the sync fails, and when the database was reopened after a fault since
+  // the write of `generation` (a power cut might then lose it); either way the next write
+  // reopens the database, which keeps what its WAL holds.
+  Status Sync(std::uint64_t generation);
 
   Result<std::optional<bridgeline::v1::Case>> GetCase(const std::string& case_id);
   Result<std::vector<bridgeline::v1::Event>> GetEvents(const std::string& case_id);
@@ -131,6 +145,10 @@ class Store {
   // Whether a write would be accepted now: enough free space and no write fault pending.
   // Cheap (one statfs); for /readyz.
   Status Writable() const;
+  // Before a write: refuses it while the disk is nearly full, and after a failed write or sync
+  // reopens the database (RocksDB replays its WAL) rather than write through a writer that
+  // failed. Writes call it; the broker also calls it to read back what survived a fault.
+  Status ReadyToWrite();
 
   std::uint64_t next_case_number() const { return next_case_number_; }
   std::uint64_t last_sequence() const { return last_sequence_; }
@@ -150,15 +168,15 @@ class Store {
   Status OpenDatabase();
   void CloseDatabase();
   Status CheckFreeSpace() const;
-  // Before a write: refuses it while the disk is nearly full, and after a failed write reopens
-  // the database (RocksDB replays its WAL) rather than write through a writer that failed.
-  Status ReadyToWrite();
+  // Reads the case and sequence counters as stored.
+  void ReadCounters();
   rocksdb::ColumnFamilyHandle* Family(int index) const { return families_[index]; }
   Status ForEachPending(int family, const std::string& connector,
                         const std::function<bool(OutboxEntry&&)>& visit);
 
   std::string dir_;
   std::uint64_t min_free_bytes_ = 0;
+  std::unique_ptr<rocksdb::Env> env_;  // set when Open was given a file system
   // Shared by every operation; exclusive only to reopen after a write fault.
   mutable std::shared_mutex reopen_mutex_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -166,8 +184,11 @@ class Store {
   std::mutex write_mutex_;
   std::unique_ptr<rocksdb::WriteBatch> batch_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
-  std::uint64_t next_case_number_ = 1;
+  std::atomic<std::uint64_t> next_case_number_{1};
   std::atomic<bool> write_fault_{false};
+  // Goes up each time the database is reopened after a fault; read and written under
+  // reopen_mutex_ (shared to read, exclusive to reopen).
+  std::uint64_t generation_ = 0;
   std::atomic<std::uint64_t> last_sequence_{0};
 };
 

@@ -4,10 +4,12 @@
 #include <filesystem>
 
 #include "tests/support/broker_process.h"
+#include "tests/support/failing_file_system.h"
 
 namespace {
 
 namespace v1 = bridgeline::v1;
+using bridgeline::Status;
 using bridgeline::store::Store;
 
 }  // namespace
@@ -99,5 +101,49 @@ TEST_CASE("an escalation is stored whole and handed on without the case as creat
     CHECK(item.event().created().customer().name() == "Ada");
   }
   store.reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a write left unsynced is durable only if its sync succeeds before any reopening") {
+  const std::string dir = bridgeline::testing::BrokerProcess::TempDir("store-sync");
+  auto file_system = std::make_shared<bridgeline::testing::FailingFileSystem>();
+  auto opened = Store::Open(dir, 0, file_system);
+  REQUIRE(opened.ok());
+  std::unique_ptr<Store> store = std::move(opened).value();
+  auto write = [&](const std::string& case_id, std::uint64_t* generation) {
+    bridgeline::store::Mutation mutation;
+    mutation.cases.emplace_back().set_id(case_id);
+    std::vector<bridgeline::store::Mutation*> mutations{&mutation};
+    return store->Write(mutations, nullptr, nullptr, generation);
+  };
+
+  std::uint64_t first = 0;
+  REQUIRE(write("BL-1", &first).ok());
+  SECTION("readers see it before the sync, and the sync makes it durable") {
+    auto read = store->GetCase("BL-1");
+    REQUIRE(read.ok());
+    CHECK(read->has_value());
+    CHECK(store->Sync(first).ok());
+    CHECK(store->Writable().ok());
+  }
+  SECTION("a failed sync is reported, and so is every later sync of the same write") {
+    file_system->FailWalSyncs(true);
+    Status failed = store->Sync(first);
+    CHECK(failed.code() == Status::Code::kUnavailable);
+    CHECK_THAT(failed.message(), Catch::Contains("syncing the commit"));
+    CHECK(file_system->failed_syncs() >= 1);
+    file_system->FailWalSyncs(false);
+    // The disk syncs again, but the write went to a log whose sync failed: it may be lost.
+    CHECK_FALSE(store->Sync(first).ok());
+    CHECK_FALSE(store->Writable().ok());
+
+    // The next write reopens the database and starts a new generation.
+    std::uint64_t second = 0;
+    REQUIRE(write("BL-2", &second).ok());
+    CHECK(second != first);
+    CHECK_FALSE(store->Sync(first).ok());
+    CHECK(store->Sync(second).ok());
+    CHECK(store->Writable().ok());
+  }
   std::filesystem::remove_all(dir);
 }
