@@ -493,7 +493,7 @@ void Api::Escalate(const Caller& caller, Request&& request, Respond respond) {
   broker_->Escalate(
       std::move(escalate), std::move(actor), IdempotencyOf(caller, request, 201),
       [this, who, respond](service::Answer answer) {
-        // Rendering JSON is not the single writer's job: the connection's thread does it.
+        // Rendering JSON is not the broker's job: the connection's thread does it.
         respond.Rendered([this, who, answer = std::move(answer)] {
           return AnswerFor(answer, [&](const engine::Outcome& outcome) {
             unsigned status = outcome.repeat_contact ? 200 : 201;

@@ -29,7 +29,7 @@ class Api {
   Api(const bridgeline::v1::BrokerConfig& config, std::shared_ptr<const engine::Rules> rules,
       store::Store* store, service::Broker* broker);
 
-  // Answers one request; `respond` may be called from the broker thread.
+  // Answers one request; `respond` may be called from the broker's sync thread.
   void Handle(Request&& request, Respond respond);
 
   // /readyz answers 200 only after this (recovery done, writes possible).

@@ -67,8 +67,8 @@ class EscalationLog {
   // Closes the readers and stops the thread, after writing what was handed over.
   void Stop();
 
-  // From the broker thread: the serialized events a commit wrote, in sequence order. Returns at
-  // once.
+  // From the broker's sync thread: the serialized events a commit wrote, in sequence order. Returns
+  // at once.
   void Publish(std::vector<std::string> serialized_events);
 
   // Calls `done` once, from any thread, with the next events after `after` that match `filter`
