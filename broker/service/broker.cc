@@ -176,14 +176,7 @@ void Broker::Run() {
       }
     }
     auto commit = std::make_unique<Commit>();
-    if (Status recovered = RecoverFromSyncFault(); recovered.ok()) {
-      Process(batch, commit.get());
-    } else {
-      for (auto& request : batch) {
-        if (request->done)
-          commit->replies.emplace_back(std::move(request->done), Answer{recovered, {}, {}});
-      }
-    }
+    Process(batch, commit.get());
     if (commit->replies.empty() && !commit->generation) continue;
     {
       std::lock_guard lock(sync_mutex_);
@@ -194,6 +187,15 @@ void Broker::Run() {
 }
 
 void Broker::Process(std::vector<std::unique_ptr<Request>>& batch, Commit* commit) {
+  // Every answer waits for the commit's sync, even one that writes nothing: a replay or a
+  // refusal may rest on an earlier commit that is written but not yet durable.
+  auto reply = [&](Request* request, Answer answer) {
+    if (request->done) commit->replies.emplace_back(std::move(request->done), std::move(answer));
+  };
+  if (Status recovered = RecoverFromSyncFault(); !recovered.ok()) {
+    for (auto& request : batch) reply(request.get(), {recovered, {}, {}});
+    return;
+  }
   const TimeMs now = clock_();
   std::vector<store::Mutation> mutations;
   mutations.reserve(batch.size() + 16);
@@ -202,11 +204,6 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch, Commit* commi
   // Idempotency keys claimed in this batch: a concurrent retry waits for the first's answer.
   std::unordered_map<std::string, std::size_t> claimed;
   std::vector<std::pair<Request*, std::string>> retries_in_batch;
-  // Every answer waits for the commit's sync, even one that writes nothing: a replay or a
-  // refusal may rest on an earlier commit that is written but not yet durable.
-  auto reply = [&](Request* request, Answer answer) {
-    if (request->done) commit->replies.emplace_back(std::move(request->done), std::move(answer));
-  };
 
   auto add_mutation = [&](engine::Outcome&& outcome) {
     store::Mutation mutation;

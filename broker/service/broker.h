@@ -93,6 +93,8 @@ class Broker {
   void Enqueue(std::unique_ptr<Request> request);
   // The writer: applies a batch, writes it unsynced, and queues its Commit for the sync stage.
   void Run();
+  // Fills `commit` with what `batch` wrote and its answers; after a failed sync, first
+  // recovers (or refuses the whole batch when it cannot).
   void Process(std::vector<std::unique_ptr<Request>>& batch, Commit* commit);
   // The sync stage: syncs what was written, then answers and hands on, commit by commit.
   void RunSync();
