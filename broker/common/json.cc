@@ -274,24 +274,41 @@ namespace {
 // out the fields in declaration order first, then appends, by number, those it found no
 // place for: timestamps and durations (they print as strings where an object was expected)
 // and fields in a oneof (proto3 `optional` included), which get no place in advance.
+// A field with its name already quoted and escaped, as each naming option prints it.
+struct PrintedField {
+  const pb::FieldDescriptor* field;
+  std::string proto_name;
+  std::string json_name;
+};
+
 struct FieldOrder {
-  std::vector<const pb::FieldDescriptor*> by_number;
-  std::vector<const pb::FieldDescriptor*> printing_defaults;
+  std::vector<PrintedField> by_number;
+  std::vector<PrintedField> printing_defaults;
 };
 
 const FieldOrder& FieldOrderOf(const pb::Descriptor* descriptor) {
+  // Each thread remembers what it looked up: the shared table's lock was a cost of every
+  // message printed.
+  thread_local std::unordered_map<const pb::Descriptor*, const FieldOrder*> seen;
+  if (auto known = seen.find(descriptor); known != seen.end()) return *known->second;
   static std::shared_mutex mutex;
   static auto* orders = new std::unordered_map<const pb::Descriptor*, FieldOrder>();
   {
     std::shared_lock lock(mutex);
     auto found = orders->find(descriptor);
-    if (found != orders->end()) return found->second;
+    if (found != orders->end()) return *seen.emplace(descriptor, &found->second).first->second;
   }
+  auto printed = [](const pb::FieldDescriptor* field) {
+    PrintedField entry{field, {}, {}};
+    AppendJsonString(field->name(), &entry.proto_name);
+    AppendJsonString(field->json_name(), &entry.json_name);
+    return entry;
+  };
   FieldOrder order;
   for (int i = 0; i < descriptor->field_count(); ++i)
-    order.by_number.push_back(descriptor->field(i));
+    order.by_number.push_back(printed(descriptor->field(i)));
   std::stable_sort(order.by_number.begin(), order.by_number.end(),
-                   [](auto* a, auto* b) { return a->number() < b->number(); });
+                   [](auto& a, auto& b) { return a.field->number() < b.field->number(); });
   auto placed_late = [](const pb::FieldDescriptor* field) {
     if (field->containing_oneof() != nullptr) return true;
     if (field->is_repeated() || field->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE)
@@ -301,13 +318,15 @@ const FieldOrder& FieldOrderOf(const pb::Descriptor* descriptor) {
            type == pb::Descriptor::WELLKNOWNTYPE_DURATION;
   };
   for (int i = 0; i < descriptor->field_count(); ++i) {
-    if (!placed_late(descriptor->field(i))) order.printing_defaults.push_back(descriptor->field(i));
+    if (!placed_late(descriptor->field(i)))
+      order.printing_defaults.push_back(printed(descriptor->field(i)));
   }
-  for (const pb::FieldDescriptor* field : order.by_number) {
-    if (placed_late(field)) order.printing_defaults.push_back(field);
+  for (const PrintedField& entry : order.by_number) {
+    if (placed_late(entry.field)) order.printing_defaults.push_back(entry);
   }
   std::unique_lock lock(mutex);
-  return orders->emplace(descriptor, std::move(order)).first->second;
+  const FieldOrder& kept = orders->emplace(descriptor, std::move(order)).first->second;
+  return *seen.emplace(descriptor, &kept).first->second;
 }
 
 // Prints a message by walking it with reflection, the way protobuf's own converter prints it
@@ -345,14 +364,14 @@ class ReflectionPrinter {
     out_->push_back('{');
     bool first = true;
     const FieldOrder& order = FieldOrderOf(descriptor);
-    for (const pb::FieldDescriptor* field :
+    for (const PrintedField& entry :
          options_.always_print_primitive_fields ? order.printing_defaults : order.by_number) {
+      const pb::FieldDescriptor* field = entry.field;
       if (!Printed(message, reflection, field)) continue;
       if (!first) out_->push_back(',');
       first = false;
       NewLine(depth + 1);
-      AppendJsonString(options_.preserve_proto_field_names ? field->name() : field->json_name(),
-                       out_);
+      out_->append(options_.preserve_proto_field_names ? entry.proto_name : entry.json_name);
       out_->append(options_.add_whitespace ? ": " : ":");
       if (!PrintField(message, reflection, field, depth + 1)) return false;
     }
@@ -533,12 +552,13 @@ class ReflectionPrinter {
     return true;
   }
 
-  // Read through reflection, so a dynamic message of either type prints too.
+  // Read through reflection, so a dynamic message of either type prints too. Both types declare
+  // seconds, then nanos: indexing beats a lookup by number, which hashes.
   static std::pair<std::int64_t, std::int32_t> SecondsAndNanos(const pb::Message& message) {
     const pb::Descriptor* descriptor = message.GetDescriptor();
     const pb::Reflection* reflection = message.GetReflection();
-    return {reflection->GetInt64(message, descriptor->FindFieldByNumber(1)),
-            reflection->GetInt32(message, descriptor->FindFieldByNumber(2))};
+    return {reflection->GetInt64(message, descriptor->field(0)),
+            reflection->GetInt32(message, descriptor->field(1))};
   }
 
   void NewLine(int depth) {
