@@ -269,11 +269,6 @@ Status JsonToMessage(std::string_view json, pb::Message* message,
 
 namespace {
 
-// The order protobuf's converter writes a message's fields in. Set fields alone: by number (the
-// order of the serialized form it reads). Printing defaults, its DefaultValueObjectWriter lays
-// out the fields in declaration order first, then appends, by number, those it found no
-// place for: timestamps and durations (they print as strings where an object was expected)
-// and fields in a oneof (proto3 `optional` included), which get no place in advance.
 // A field with its name already quoted and escaped, as each naming option prints it.
 struct PrintedField {
   const pb::FieldDescriptor* field;
@@ -281,6 +276,11 @@ struct PrintedField {
   std::string json_name;
 };
 
+// The order protobuf's converter writes a message's fields in. Set fields alone: by number (the
+// order of the serialized form it reads). Printing defaults, its DefaultValueObjectWriter lays
+// out the fields in declaration order first, then appends, by number, those it found no
+// place for: timestamps and durations (they print as strings where an object was expected)
+// and fields in a oneof (proto3 `optional` included), which get no place in advance.
 struct FieldOrder {
   std::vector<PrintedField> by_number;
   std::vector<PrintedField> printing_defaults;

@@ -151,9 +151,9 @@ Status Store::OpenDatabase() {
   options.bytes_per_sync = 1 << 20;
   // Bounds what a restart replays: past this, memtables are flushed and old WAL files dropped.
   options.max_total_wal_size = 128 << 20;
-  // Memtable inserts run one batch at a time all the same (the broker's writer; the lanes'
-  // small writes join its queue): inserting concurrently only adds atomics, and it rules out
-  // the insert hints below.
+  // Nearly every write comes from the broker's writer (the lanes' few writes queue behind it
+  // in RocksDB), so inserting into the memtables from several threads at once gains nothing:
+  // it adds atomics, and it rules out the insert hints below.
   options.allow_concurrent_memtable_write = false;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   static ExpiredIdempotencyFilter expired_idempotency;
