@@ -13,6 +13,18 @@ namespace v1 = bridgeline::v1;
 namespace {
 // Enough to share one fsync among many writers without making any wait long.
 constexpr std::size_t kMaxBatch = 512;
+
+// The answer to a request whose Idempotency-Key already holds `record`: the answer given then,
+// or a refusal when the request is not the one that made it.
+Answer AnswerToRepeat(const Idempotency& repeat, v1::IdempotencyRecord record) {
+  if (record.request_hash() != repeat.request_hash) {
+    return {Status::AlreadyExists("Idempotency-Key '" + repeat.key +
+                                  "' was already used for a different request"),
+            {},
+            {}};
+  }
+  return {Status::Ok(), {}, std::move(record)};
+}
 }  // namespace
 
 // A batch the writer has written (or refused): what to answer, and what to hand on to the
@@ -232,14 +244,7 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch, Commit* commi
         continue;
       }
       if (stored->has_value() && FromTimestamp((*stored)->expires_at()) > now) {
-        if ((*stored)->request_hash() != idempotency.request_hash) {
-          reply(request.get(), {Status::AlreadyExists("Idempotency-Key '" + idempotency.key +
-                                                      "' was already used for a different request"),
-                                {},
-                                {}});
-        } else {
-          reply(request.get(), {Status::Ok(), {}, std::move(**stored)});
-        }
+        reply(request.get(), AnswerToRepeat(idempotency, std::move(**stored)));
         continue;
       }
     }
@@ -348,14 +353,8 @@ void Broker::Process(std::vector<std::unique_ptr<Request>>& batch, Commit* commi
       // Concurrent retries get exactly what the first one got.
       for (auto& [retry, claim] : retries_in_batch) {
         if (claim == request->idempotency->organization + '\0' + request->idempotency->key) {
-          if (retry->idempotency->request_hash != request->idempotency->request_hash) {
-            reply(retry, {Status::AlreadyExists("Idempotency-Key '" + retry->idempotency->key +
-                                                "' was already used for a different request"),
-                          {},
-                          {}});
-          } else {
-            reply(retry, {Status::Ok(), {}, mutations[index].idempotency.front().record});
-          }
+          reply(retry,
+                AnswerToRepeat(*retry->idempotency, mutations[index].idempotency.front().record));
           retry = nullptr;
         }
       }
