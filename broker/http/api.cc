@@ -1,5 +1,6 @@
 #include "broker/http/api.h"
 
+#include <google/protobuf/arena.h>
 #include <google/protobuf/util/json_util.h>
 #include <re2/re2.h>
 #include <spdlog/spdlog.h>
@@ -8,6 +9,7 @@
 #include <boost/url/parse.hpp>
 #include <charconv>
 #include <chrono>
+#include <cstddef>
 
 #include "broker/common/json.h"
 #include "broker/config/config.h"
@@ -449,7 +451,7 @@ std::optional<service::Idempotency> Api::IdempotencyOf(const Caller& caller, con
   Caller who = caller;
   idempotency.render = [this, who, success_status](const engine::Outcome& outcome) {
     unsigned status = outcome.repeat_contact ? 200 : success_status;
-    Response response = Json(status, View(who, outcome.state, nullptr, outcome.repeat_contact));
+    Response response = ViewJson(status, who, outcome.state, nullptr, outcome.repeat_contact);
     return std::make_pair(status, std::move(response.body()));
   };
   return idempotency;
@@ -490,21 +492,21 @@ void Api::Escalate(const Caller& caller, Request&& request, Respond respond) {
   actor.set_side(caller.side);
   actor.set_person(escalate.person());
   Caller who = caller;
-  broker_->Escalate(
-      std::move(escalate), std::move(actor), IdempotencyOf(caller, request, 201),
-      [this, who, respond](service::Answer answer) {
-        // Rendering JSON is not the broker's job: the connection's thread does it.
-        respond.Rendered([this, who, answer = std::move(answer)] {
-          return AnswerFor(answer, [&](const engine::Outcome& outcome) {
-            unsigned status = outcome.repeat_contact ? 200 : 201;
-            Response response =
-                Json(status, View(who, outcome.state, nullptr, outcome.repeat_contact));
-            if (status == 201)
-              response.set(bhttp::field::location, "/v1/escalations/" + outcome.state.id());
-            return response;
-          });
-        });
-      });
+  broker_->Escalate(std::move(escalate), std::move(actor), IdempotencyOf(caller, request, 201),
+                    [this, who, respond](service::Answer answer) {
+                      // Rendering JSON is not the broker's job: the connection's thread does it.
+                      respond.Rendered([this, who, answer = std::move(answer)] {
+                        return AnswerFor(answer, [&](const engine::Outcome& outcome) {
+                          unsigned status = outcome.repeat_contact ? 200 : 201;
+                          Response response =
+                              ViewJson(status, who, outcome.state, nullptr, outcome.repeat_contact);
+                          if (status == 201)
+                            response.set(bhttp::field::location,
+                                         "/v1/escalations/" + outcome.state.id());
+                          return response;
+                        });
+                      });
+                    });
 }
 
 void Api::PostEvent(const Caller& caller, const std::string& case_id, Request&& request,
@@ -528,7 +530,7 @@ void Api::PostEvent(const Caller& caller, const std::string& case_id, Request&& 
                   [this, who, respond](service::Answer answer) {
                     respond.Rendered([this, who, answer = std::move(answer)] {
                       return AnswerFor(answer, [&](const engine::Outcome& outcome) {
-                        return Json(200, View(who, outcome.state, &outcome.events, false));
+                        return ViewJson(200, who, outcome.state, &outcome.events, false);
                       });
                     });
                   });
@@ -618,9 +620,24 @@ bool Api::Visible(const Caller& caller, const v1::Case& state) const {
   }
 }
 
-v1::CaseView Api::View(const Caller& caller, const v1::Case& state,
+Response Api::ViewJson(unsigned status, const Caller& caller, const v1::Case& state,
                        const std::vector<v1::Event>* events, bool repeat_contact) const {
-  v1::CaseView view;
+  // The view is copied from the case, printed and dropped at once, so it lives on an arena that
+  // starts on the stack: its strings and sub-messages are neither allocated nor freed one by
+  // one (that was about a twentieth of an I/O thread's time per escalation).
+  alignas(std::max_align_t) char first_block[8192];
+  google::protobuf::ArenaOptions options;
+  options.initial_block = first_block;
+  options.initial_block_size = sizeof first_block;
+  google::protobuf::Arena arena(options);
+  auto* view = google::protobuf::Arena::CreateMessage<v1::CaseView>(&arena);
+  View(caller, state, events, repeat_contact, view);
+  return Json(status, *view);
+}
+
+void Api::View(const Caller& caller, const v1::Case& state, const std::vector<v1::Event>* events,
+               bool repeat_contact, v1::CaseView* out) const {
+  v1::CaseView& view = *out;
   view.set_id(state.id());
   view.set_contract(state.contract());
   view.set_status(state.status());
@@ -663,7 +680,6 @@ v1::CaseView Api::View(const Caller& caller, const v1::Case& state,
     engine::MaskCustomer(contract->config(), view.mutable_customer());
     for (auto& event : *view.mutable_events()) engine::MaskEvent(contract->config(), &event);
   }
-  return view;
 }
 
 void Api::GetCase(const Caller& caller, const std::string& case_id, Respond respond) {
@@ -675,7 +691,7 @@ void Api::GetCase(const Caller& caller, const std::string& case_id, Respond resp
   }
   auto events = store_->GetEvents(case_id);
   if (!events.ok()) return respond(ProblemFor(events.status()));
-  respond(Json(200, View(caller, **stored, &*events, false)));
+  respond(ViewJson(200, caller, **stored, &*events, false));
 }
 
 void Api::ListCases(const Caller& caller, const Query& query, Respond respond) {
@@ -729,7 +745,7 @@ void Api::ListCases(const Caller& caller, const Query& query, Respond respond) {
     if (!owner.empty() && state.owner() != owner) return true;
     if (status != v1::CASE_STATUS_UNSPECIFIED && state.status() != status) return true;
     if (priority != v1::PRIORITY_UNSPECIFIED && state.priority() != priority) return true;
-    *list.add_escalations() = View(caller, state, nullptr, false);
+    View(caller, state, nullptr, false, list.add_escalations());
     return list.escalations_size() < limit;
   });
   if (!listed.ok()) return respond(ProblemFor(listed));

@@ -71,10 +71,13 @@ class Api {
 
   // Whether `caller` may see `state` at all (others get 404, as if it did not exist).
   bool Visible(const Caller& caller, const bridgeline::v1::Case& state) const;
-  // The answer about one case, masked for a client.
-  bridgeline::v1::CaseView View(const Caller& caller, const bridgeline::v1::Case& state,
-                                const std::vector<bridgeline::v1::Event>* events,
-                                bool repeat_contact) const;
+  // The answer about one case, masked for a client, into `view`.
+  void View(const Caller& caller, const bridgeline::v1::Case& state,
+            const std::vector<bridgeline::v1::Event>* events, bool repeat_contact,
+            bridgeline::v1::CaseView* view) const;
+  // The same, as a JSON answer with `status`.
+  Response ViewJson(unsigned status, const Caller& caller, const bridgeline::v1::Case& state,
+                    const std::vector<bridgeline::v1::Event>* events, bool repeat_contact) const;
   std::optional<service::Idempotency> IdempotencyOf(const Caller& caller, const Request& request,
                                                     unsigned success_status);
   static Response Json(unsigned status, const google::protobuf::Message& message);
