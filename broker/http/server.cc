@@ -8,7 +8,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <optional>
@@ -38,42 +37,43 @@ Response Problem(unsigned status, const std::string& slug, const std::string& ti
   return response;
 }
 
+void Respond::operator()(Response response) const {
+  if (ways_->observe) ways_->observe(response.result_int());
+  ways_->answer(std::move(response));
+}
+
 void Respond::StartStream(Response head, std::shared_ptr<StreamBody> body) const {
-  if (!stream_) {
-    return answer_(Problem(501, "not-implemented", "Streaming not available",
+  if (!ways_->stream) {
+    return (*this)(Problem(501, "not-implemented", "Streaming not available",
                            "this endpoint streams, which this connection cannot"));
   }
-  stream_(std::move(head), std::move(body));
+  if (ways_->observe) ways_->observe(head.result_int());
+  ways_->stream(std::move(head), std::move(body));
 }
 
 void Respond::Rendered(Render render) const {
-  if (!later_) return answer_(render());
-  later_(std::move(render));
+  if (!ways_->later) return (*this)(render());
+  if (!ways_->observe) return ways_->later(std::move(render));
+  ways_->later([render = std::move(render), ways = ways_] {
+    Response response = render();
+    ways->observe(response.result_int());
+    return response;
+  });
 }
 
-Respond Respond::Observed(std::function<void(unsigned status)> observe) const {
-  Answer answer = [answer = answer_, observe](Response response) {
-    observe(response.result_int());
-    answer(std::move(response));
-  };
-  Stream stream;
-  if (stream_) {
-    stream = [stream = stream_, observe](Response head, std::shared_ptr<StreamBody> body) {
-      observe(head.result_int());
-      stream(std::move(head), std::move(body));
+Respond Respond::Observed(Observe observe) const {
+  auto ways = std::make_shared<Ways>(*ways_);
+  if (ways->observe) {
+    // The newest observer first, as if it wrapped the answer the earlier one had wrapped.
+    ways->observe = [outer = std::move(observe),
+                     inner = std::move(ways->observe)](unsigned status) {
+      outer(status);
+      inner(status);
     };
+  } else {
+    ways->observe = std::move(observe);
   }
-  Later later;
-  if (later_) {
-    later = [later = later_, observe](Render render) {
-      later([render = std::move(render), observe] {
-        Response response = render();
-        observe(response.result_int());
-        return response;
-      });
-    };
-  }
-  return Respond(std::move(answer), std::move(stream), std::move(later));
+  return Respond(std::shared_ptr<const Ways>(std::move(ways)));
 }
 
 struct Server::Shared {
@@ -87,7 +87,14 @@ struct Server::Shared {
 
 namespace {
 
-// One connection, plain or TLS; `Stream` is beast::tcp_stream or ssl_stream<tcp_stream>.
+// A connection's executor is its io_context's own. Each context is run by one thread, so its
+// handlers never run at once and need no strand; the concrete type (not any_io_executor) spares
+// every operation a type-erased copy of the executor.
+using Executor = net::io_context::executor_type;
+using PlainStream = beast::basic_stream<tcp, Executor, beast::unlimited_rate_policy>;
+using TlsStream = ssl::stream<PlainStream>;
+
+// One connection, plain or TLS; `Stream` is PlainStream or TlsStream.
 // As in Beast's advanced_server_flex, the two differ only in how they start and end.
 template <typename Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
@@ -108,7 +115,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
  private:
-  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
   void Start(bool refuse) {
     if constexpr (kTls) {
@@ -310,7 +317,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   Stream stream_;
-  net::steady_timer request_timer_;
+  net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>,
+                            Executor>
+      request_timer_;
   bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -326,7 +335,7 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
  public:
   Listener(std::vector<net::io_context*> contexts, std::shared_ptr<Shared> shared)
       : contexts_(std::move(contexts)),
-        acceptor_(net::make_strand(*contexts_.front())),
+        acceptor_(contexts_.front()->get_executor()),
         shared_(std::move(shared)) {}
 
   Status Open(const tcp::endpoint& endpoint) {
@@ -344,7 +353,7 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
 
   void Accept() {
     net::io_context& next = *contexts_[accepted_++ % contexts_.size()];
-    acceptor_.async_accept(net::make_strand(next),
+    acceptor_.async_accept(next.get_executor(),
                            beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
   }
 
@@ -361,16 +370,15 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
   }
 
  private:
-  void OnAccept(beast::error_code error, tcp::socket socket) {
+  void OnAccept(beast::error_code error, net::basic_stream_socket<tcp, Executor> socket) {
     if (error == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (!error) {
       const bool refuse = shared_->connections >= shared_->options.max_connections;
       if (shared_->tls) {
-        std::make_shared<Session<ssl::stream<beast::tcp_stream>>>(shared_, std::move(socket),
-                                                                  *shared_->tls)
+        std::make_shared<Session<TlsStream>>(shared_, std::move(socket), *shared_->tls)
             ->Run(refuse);
       } else {
-        std::make_shared<Session<beast::tcp_stream>>(shared_, std::move(socket))->Run(refuse);
+        std::make_shared<Session<PlainStream>>(shared_, std::move(socket))->Run(refuse);
       }
     } else {
       spdlog::warn("accept failed: {}", error.message());
@@ -379,7 +387,7 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
   }
 
   const std::vector<net::io_context*> contexts_;
-  std::size_t accepted_ = 0;  // on the acceptor's strand
+  std::size_t accepted_ = 0;  // on the first context's thread, as every accept is
   tcp::acceptor acceptor_;
   std::shared_ptr<Shared> shared_;
 };

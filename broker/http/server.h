@@ -1,5 +1,5 @@
 // The HTTP server: Boost.Beast over Asio, one Session per connection (as in Beast's own
-// advanced server example), each on its own strand of one of the server's io_contexts.
+// advanced server example), each on one of the server's io_contexts, which one thread runs.
 // Bounds header and body sizes, the number of connections, and how long a request may take to
 // arrive, so a slow or huge sender cannot hold the broker. Requests are handed to a Handler
 // that answers asynchronously.
@@ -44,26 +44,36 @@ class Respond {
   using Stream = std::function<void(Response, std::shared_ptr<StreamBody>)>;
   using Render = std::function<Response()>;
   using Later = std::function<void(Render)>;
+  using Observe = std::function<void(unsigned status)>;
   Respond(Answer answer, Stream stream = {}, Later later = {})
-      : answer_(std::move(answer)), stream_(std::move(stream)), later_(std::move(later)) {}
+      : ways_(std::make_shared<Ways>(
+            Ways{std::move(answer), std::move(stream), std::move(later), {}})) {}
   template <typename Function,
             typename = std::enable_if_t<std::is_invocable_v<Function, Response> &&
                                         !std::is_same_v<std::decay_t<Function>, Respond>>>
-  Respond(Function answer) : answer_(std::move(answer)) {}
+  Respond(Function answer) : Respond(Answer(std::move(answer))) {}
 
-  void operator()(Response response) const { answer_(std::move(response)); }
+  void operator()(Response response) const;
   // Answers with what `render` makes, made on the connection's own I/O thread: an answer that
   // takes work to render, handed over from another thread, then needs no hand-off of its own.
   void Rendered(Render render) const;
   // Sends `head` (no length: the body runs until the connection closes), then `body`.
   void StartStream(Response head, std::shared_ptr<StreamBody> body) const;
   // The same, with `observe` called with the status just before the answer (or head) goes.
-  Respond Observed(std::function<void(unsigned status)> observe) const;
+  Respond Observed(Observe observe) const;
 
  private:
-  Answer answer_;
-  Stream stream_;
-  Later later_;
+  // Shared by every copy: a request's Respond is captured by each stage that may answer it,
+  // and a copy is then one reference count rather than a copy of every function.
+  struct Ways {
+    Answer answer;
+    Stream stream;
+    Later later;
+    Observe observe;  // may be empty
+  };
+  explicit Respond(std::shared_ptr<const Ways> ways) : ways_(std::move(ways)) {}
+
+  std::shared_ptr<const Ways> ways_;
 };
 
 using Handler = std::function<void(Request&&, Respond)>;
