@@ -1,5 +1,6 @@
 #include "connectors/outbox/dispatcher.h"
 
+#include <google/protobuf/arena.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -176,22 +177,26 @@ class Dispatcher::Lane {
   // dead. Per entry: finished, or false when asked to stop first.
   std::vector<bool> DeliverBatch(const std::vector<store::OutboxEntry>& batch) {
     std::vector<bool> finished(batch.size(), true);
-    std::vector<v1::OutboxItem> items(batch.size());
+    // The batch's items are parsed, sent and dropped together: on one arena, their cases'
+    // strings and sub-messages are not allocated and freed one by one.
+    google::protobuf::Arena arena;
+    std::vector<v1::OutboxItem*> items(batch.size());
+    for (auto& item : items) item = google::protobuf::Arena::CreateMessage<v1::OutboxItem>(&arena);
     std::vector<const v1::OutboxItem*> sendable;
     std::vector<std::size_t> sent;  // the entry each sendable item is
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (!items[i].ParseFromString(batch[i].item_bytes)) {
+      if (!items[i]->ParseFromString(batch[i].item_bytes)) {
         spdlog::error("connector {}: outbox entry cannot be decoded; left in the store", name_);
         continue;
       }
-      items[i].set_maybe_delivered(batch[i].recovered);
+      items[i]->set_maybe_delivered(batch[i].recovered);
       // The case goes out once, as case_state. An escalated event also holds the case as
       // created, for the log; sent along, it would double what every new case costs to print,
       // write and sync at the remote end, and tell the remote nothing case_state does not.
       // (Just committed, the store hands entries on without it; recovered ones have it.)
-      items[i].mutable_event()->clear_created();
-      Mask(&items[i]);  // once: what is kept for a retry or a dead letter is what may be sent
-      sendable.push_back(&items[i]);
+      items[i]->mutable_event()->clear_created();
+      Mask(items[i]);  // once: what is kept for a retry or a dead letter is what may be sent
+      sendable.push_back(items[i]);
       sent.push_back(i);
     }
     if (sendable.empty()) return finished;
@@ -212,7 +217,7 @@ class Dispatcher::Lane {
       RecordAttempt(results[j].kind == DeliveryResult::Kind::kRetry);
       if (results[j].kind != DeliveryResult::Kind::kDelivered) {
         failed.push_back(j);
-      } else if (!Delivered(batch[i].key, items[i], results[j])) {
+      } else if (!Delivered(batch[i].key, *items[i], results[j])) {
         removals.push_back(batch[i].key);
         removed.push_back(i);
       }
@@ -231,10 +236,10 @@ class Dispatcher::Lane {
           finished[i] = false;
           continue;
         }
-        result = connector_->Deliver(items[i]);
+        result = connector_->Deliver(*items[i]);
         RecordAttempt(result.kind == DeliveryResult::Kind::kRetry);
       }
-      finished[i] = RetryUntilSettled(batch[i].key, &items[i], std::move(result), &got_through);
+      finished[i] = RetryUntilSettled(batch[i].key, items[i], std::move(result), &got_through);
     }
     return finished;
   }
