@@ -623,8 +623,7 @@ bool Api::Visible(const Caller& caller, const v1::Case& state) const {
 Response Api::ViewJson(unsigned status, const Caller& caller, const v1::Case& state,
                        const std::vector<v1::Event>* events, bool repeat_contact) const {
   // The view is copied from the case, printed and dropped at once, so it lives on an arena that
-  // starts on the stack: its strings and sub-messages are neither allocated nor freed one by
-  // one (that was about a twentieth of an I/O thread's time per escalation).
+  // starts on the stack: its strings and sub-messages are neither allocated nor freed one by one.
   alignas(std::max_align_t) char first_block[8192];
   google::protobuf::ArenaOptions options;
   options.initial_block = first_block;
