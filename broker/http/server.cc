@@ -143,27 +143,52 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_.emplace();
     parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(shared_->options.max_header_bytes);
-    // The whole request must arrive within the read timeout (the idle timeout between requests
-    // on a kept-alive connection): a slow sender gets 408 and is cut off. One timer per request,
-    // not the stream's expiry, which arms and cancels a timer for every read the parser makes.
-    const auto limit = first_request_
-                           ? shared_->options.read_timeout
-                           : std::min(shared_->options.read_timeout, shared_->options.idle_timeout);
+    // A request must arrive whole within the read timeout. On a kept-alive connection the wait
+    // for the next request is idle time, allowed up to the idle timeout: the timer tells the two
+    // apart when it fires (OnRequestTimer). One timer per request, not the stream's expiry,
+    // which arms and cancels a timer for every read the parser makes.
     beast::get_lowest_layer(stream_).expires_never();
     timed_out_ = false;
-    request_timer_.expires_after(limit);
-    request_timer_.async_wait([self = this->shared_from_this()](beast::error_code error) {
-      if (error) return;  // cancelled: the request arrived
-      self->timed_out_ = true;
-      beast::error_code ignored;
-      // Shut for reading as well as cancelled: the parser may be between two reads, with
-      // nothing to cancel, and its next read must end at once rather than wait on.
-      auto& socket = beast::get_lowest_layer(self->stream_).socket();
-      socket.shutdown(tcp::socket::shutdown_receive, ignored);
-      socket.cancel(ignored);
-    });
+    extra_time_given_ = false;
+    read_started_ = std::chrono::steady_clock::now();
+    ArmRequestTimer(first_request_
+                        ? shared_->options.read_timeout
+                        : std::min(shared_->options.read_timeout, shared_->options.idle_timeout));
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
+  }
+
+  void ArmRequestTimer(std::chrono::steady_clock::duration after) {
+    request_timer_.expires_after(after);
+    request_timer_.async_wait([self = this->shared_from_this()](beast::error_code error) {
+      if (!error) self->OnRequestTimer();  // else cancelled: the request arrived
+    });
+  }
+
+  // The request's time is up, unless the connection was only idle between two requests: then
+  // it may wait on for the idle timeout. A request found under way when the timer fires began
+  // at some moment since the last check, so it gets one more read timeout from here (a slow
+  // sender on a kept-alive connection is cut off within twice the read timeout of its start).
+  void OnRequestTimer() {
+    if (!first_request_) {
+      const bool under_way = parser_->got_some() || buffer_.size() > 0;
+      const auto idle = std::chrono::steady_clock::now() - read_started_;
+      if (!under_way && idle < shared_->options.idle_timeout) {
+        return ArmRequestTimer(std::min<std::chrono::steady_clock::duration>(
+            shared_->options.read_timeout, shared_->options.idle_timeout - idle));
+      }
+      if (under_way && !extra_time_given_) {
+        extra_time_given_ = true;
+        return ArmRequestTimer(shared_->options.read_timeout);
+      }
+    }
+    timed_out_ = true;
+    beast::error_code ignored;
+    // Shut for reading as well as cancelled: the parser may be between two reads, with nothing
+    // to cancel, and its next read must end at once rather than wait on.
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    socket.shutdown(tcp::socket::shutdown_receive, ignored);
+    socket.cancel(ignored);
   }
 
   void OnRead(beast::error_code error, std::size_t) {
@@ -321,6 +346,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                             Executor>
       request_timer_;
   bool timed_out_ = false;
+  bool extra_time_given_ = false;  // a request found under way got one more read timeout
+  std::chrono::steady_clock::time_point read_started_;  // when the wait for this request began
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<Server::Shared> shared_;

@@ -408,16 +408,39 @@ TEST_CASE("bad input gets the right 4xx and stores nothing", "[e2e][api][bad-inp
     CHECK(closed);
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
   }
-  SECTION("a kept-alive connection left idle is closed without an answer") {
+  SECTION("a kept-alive connection may idle past the read timeout, until the idle timeout") {
     RawConnection connection(broker.port());
     connection.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    // Idle for longer than the read timeout (2 s), well within the idle timeout (4 s).
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+    connection.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    const auto second_sent = std::chrono::steady_clock::now();
+    bool closed = false;
+    const std::string answer = connection.ReadUntilClosed(&closed);
+    const auto idle_for = std::chrono::steady_clock::now() - second_sent;
+    CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 200"));
+    CHECK(answer.find("HTTP/1.1 200", 1) != std::string::npos);  // the second one is answered too
+    CHECK(answer.find("408") == std::string::npos);
+    CHECK(closed);  // then idle again: closed without an answer after the idle timeout
+    CHECK(idle_for > std::chrono::milliseconds(3500));
+    CHECK(idle_for < std::chrono::milliseconds(6000));
+  }
+  SECTION("a slow sender on a kept-alive connection is cut off with 408 too") {
+    RawConnection connection(broker.port());
+    connection.Send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    connection.Send(
+        "POST /v1/escalations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+        "demo-outsourcer-token\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{");
     const auto started = std::chrono::steady_clock::now();
     bool closed = false;
     const std::string answer = connection.ReadUntilClosed(&closed);
     CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 200"));
-    CHECK(answer.find("408") == std::string::npos);
-    CHECK(closed);  // after the read timeout (2 s here), not the 8 s this side waits
-    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+    CHECK(answer.find("HTTP/1.1 408") != std::string::npos);
+    CHECK(closed);
+    // Within twice the read timeout of its start: the server cannot tell when a request on a
+    // kept-alive connection began before it looks.
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(4500));
   }
   SECTION("malformed HTTP") { CHECK(client.Raw("HELLO\r\n\r\n").status == 400); }
   SECTION("an unknown route or method") {
