@@ -158,6 +158,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                       beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
   }
 
+  // Whether any of the request has come in: parsed, or read and waiting for the parser.
+  bool RequestUnderWay() const { return parser_->got_some() || buffer_.size() > 0; }
+
   void ArmRequestTimer(std::chrono::steady_clock::duration after) {
     request_timer_.expires_after(after);
     request_timer_.async_wait([self = this->shared_from_this()](beast::error_code error) {
@@ -171,7 +174,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // sender on a kept-alive connection is cut off within twice the read timeout of its start).
   void OnRequestTimer() {
     if (!first_request_) {
-      const bool under_way = parser_->got_some() || buffer_.size() > 0;
+      const bool under_way = RequestUnderWay();
       const auto idle = std::chrono::steady_clock::now() - read_started_;
       if (!under_way && idle < shared_->options.idle_timeout) {
         return ArmRequestTimer(std::min<std::chrono::steady_clock::duration>(
@@ -196,7 +199,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     first_request_ = false;
     // Cut off part-way through a request: say so. (A request that completed as the timer
     // fired is served; an idle connection that timed out just closes.)
-    if (error && timed_out_ && (parser_->got_some() || buffer_.size() > 0)) {
+    if (error && timed_out_ && RequestUnderWay()) {
       keep_alive_ = false;
       return Write(Problem(408, "request-timeout", "Request timeout",
                            "the request did not arrive within " +
