@@ -249,8 +249,9 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
     stop_requested.set_value();
   });
   stop_requested.get_future().wait();
-  // Each connection closes after its next answer; idle ones get a grace period to leave.
-  // Stream readers are told the broker is stopping (and where to resume) and closed.
+  // Kept-alive connections with no request begun close at once; the others after their next
+  // answer, within a grace period. Stream readers are told the broker is stopping (and where
+  // to resume) and closed.
   server.StopAccepting();
   escalation_log.CloseReaders();
   const auto drain_started = std::chrono::steady_clock::now();

@@ -10,8 +10,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <type_traits>
+#include <unordered_map>
+#include <vector>
 
 namespace bridgeline::http {
 
@@ -83,6 +87,28 @@ struct Server::Shared {
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> stopping{false};
+
+  // Per open connection, what asks it (on its own thread) to close if it is idle; used once,
+  // when the server stops. Touched once per connection, never per request.
+  std::mutex idle_closers_mutex;
+  std::unordered_map<const void*, std::function<void()>> idle_closers;
+
+  void AddIdleCloser(const void* connection, std::function<void()> close_if_idle) {
+    std::lock_guard lock(idle_closers_mutex);
+    idle_closers.emplace(connection, std::move(close_if_idle));
+  }
+  void RemoveIdleCloser(const void* connection) {
+    std::lock_guard lock(idle_closers_mutex);
+    idle_closers.erase(connection);
+  }
+  void CloseIdleConnections() {
+    std::vector<std::function<void()>> closers;
+    {
+      std::lock_guard lock(idle_closers_mutex);
+      for (const auto& [connection, close_if_idle] : idle_closers) closers.push_back(close_if_idle);
+    }
+    for (const auto& close_if_idle : closers) close_if_idle();
+  }
 };
 
 namespace {
@@ -106,10 +132,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         shared_(std::move(shared)) {
     ++shared_->connections;
   }
-  ~Session() { --shared_->connections; }
+  ~Session() {
+    shared_->RemoveIdleCloser(this);
+    --shared_->connections;
+  }
 
   // `refuse`: over the connection limit, answer 503 and close rather than leave the peer hanging.
   void Run(bool refuse) {
+    std::weak_ptr<Session> weak = this->shared_from_this();
+    shared_->AddIdleCloser(this, [weak, executor = stream_.get_executor()] {
+      net::post(executor, [weak] {
+        if (auto self = weak.lock()) self->CloseIfIdle();
+      });
+    });
     net::dispatch(stream_.get_executor(),
                   [self = this->shared_from_this(), refuse] { self->Start(refuse); });
   }
@@ -143,6 +178,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_.emplace();
     parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(shared_->options.max_header_bytes);
+    // Stopping, between two requests with nothing of the next one come: close rather than wait
+    // for a request that would only hold up the shutdown. (A connection's first request is
+    // always read: its client has just connected to send it.)
+    if (!first_request_ && IdleWhileStopping()) return Close();
     // A request must arrive whole within the read timeout. On a kept-alive connection the wait
     // for the next request is idle time, allowed up to the idle timeout: the timer tells the two
     // apart when it fires (OnRequestTimer). One timer per request, not the stream's expiry,
@@ -154,12 +193,30 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     ArmRequestTimer(first_request_
                         ? shared_->options.read_timeout
                         : std::min(shared_->options.read_timeout, shared_->options.idle_timeout));
+    waiting_for_request_ = true;
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
   }
 
   // Whether any of the request has come in: parsed, or read and waiting for the parser.
   bool RequestUnderWay() const { return parser_->got_some() || buffer_.size() > 0; }
+
+  // The server is stopping and no byte of a next request has come, read or not: nobody is
+  // waiting for an answer on this connection.
+  bool IdleWhileStopping() const {
+    if (!shared_->stopping || RequestUnderWay()) return false;
+    beast::error_code error;
+    const std::size_t unread = beast::get_lowest_layer(stream_).socket().available(error);
+    return !error && unread == 0;
+  }
+
+  // Asked once when the server stops: a kept-alive connection waiting for its next request,
+  // with none begun, is closed now; any other finishes its request and closes after it.
+  void CloseIfIdle() {
+    if (!waiting_for_request_ || first_request_ || closed_ || !IdleWhileStopping()) return;
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().cancel(ignored);  // OnRead closes it
+  }
 
   void ArmRequestTimer(std::chrono::steady_clock::duration after) {
     request_timer_.expires_after(after);
@@ -195,6 +252,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void OnRead(beast::error_code error, std::size_t) {
+    waiting_for_request_ = false;
     request_timer_.cancel();
     first_request_ = false;
     // Cut off part-way through a request: say so. (A request that completed as the timer
@@ -356,6 +414,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::shared_ptr<Server::Shared> shared_;
   bool keep_alive_ = true;
   bool first_request_ = true;
+  bool waiting_for_request_ = false;  // a read for the next request is under way
   bool closed_ = false;
 };
 
@@ -466,6 +525,7 @@ tcp::endpoint Server::endpoint() const {
 void Server::StopAccepting() {
   shared_->stopping = true;
   if (listener_) listener_->Stop();
+  shared_->CloseIdleConnections();
 }
 
 Status Server::UseTls(const std::string& certificate_file, const std::string& private_key_file) {

@@ -106,7 +106,8 @@ class Server {
   boost::asio::ip::tcp::endpoint endpoint() const;
   // Serves HTTPS with this PEM certificate chain and key (call before Listen).
   Status UseTls(const std::string& certificate_file, const std::string& private_key_file);
-  // Stops accepting; connections finish the request they are on, then close.
+  // Stops accepting. Kept-alive connections waiting for their next request, with none begun,
+  // are closed at once; the others finish the request they are on, then close.
   void StopAccepting();
   // Requests read but not yet answered.
   std::size_t in_flight() const;

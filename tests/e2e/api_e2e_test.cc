@@ -566,6 +566,45 @@ TEST_CASE("with a certificate configured the API speaks TLS only", "[e2e][api][t
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("SIGTERM closes kept-alive connections that wait for a request, and serves one begun",
+          "[e2e][api][shutdown]") {
+  const std::string dir = BrokerProcess::TempDir("shutdown-idle");
+  BrokerProcess broker(kIsolationConfig, dir + "/data");
+  const std::string health = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  RawConnection kept_alive(broker.port());  // answered once, then idle, as a client's pool keeps it
+  kept_alive.Send(health);
+  RawConnection just_connected(broker.port());  // accepted, its first request not yet sent
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  const auto signalled = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::duration took{};
+  int exit_code = -1;
+  std::thread terminator([&] {
+    exit_code = broker.Terminate();
+    took = std::chrono::steady_clock::now() - signalled;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  just_connected.Send(health);
+  bool first_closed = false, kept_closed = false;
+  const std::string first_answer = just_connected.ReadUntilClosed(&first_closed);
+  const std::string kept_answer = kept_alive.ReadUntilClosed(&kept_closed);
+  terminator.join();
+
+  CHECK(exit_code == 0);
+  // The idle connection held up nothing: it was closed without another answer, where the
+  // broker used to wait for it until its idle timeout (here 4 s) or the 5 s grace period.
+  CHECK(kept_closed);
+  CHECK_THAT(kept_answer, Catch::StartsWith("HTTP/1.1 200"));
+  CHECK(kept_answer.find("HTTP/1.1", 1) == std::string::npos);
+  CHECK(took < std::chrono::milliseconds(2000));
+  // A connection whose client had just connected still gets its request answered, and is
+  // told the connection ends with it.
+  CHECK_THAT(first_answer, Catch::StartsWith("HTTP/1.1 200"));
+  CHECK(first_answer.find("Connection: close") != std::string::npos);
+  CHECK(first_closed);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("SIGTERM finishes what is in flight and exits 0; every answered case is kept",
           "[e2e][api][shutdown]") {
   const std::string dir = BrokerProcess::TempDir("shutdown");
