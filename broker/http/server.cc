@@ -194,6 +194,30 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                         ? shared_->options.read_timeout
                         : std::min(shared_->options.read_timeout, shared_->options.idle_timeout));
     waiting_for_request_ = true;
+    // The head first: a client that sent `Expect: 100-continue` waits for a word before it
+    // sends the body (RFC 9110, 10.1.1). A body that came with its head is parsed from the
+    // buffer without another read.
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session::OnHeader, this->shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code error, std::size_t bytes) {
+    if (error || parser_->is_done()) return OnRead(error, bytes);
+    const auto& head = parser_->get();
+    if (head.version() >= 11 && beast::iequals(head[bhttp::field::expect], "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      return net::async_write(
+          stream_, net::buffer(kContinue.data(), kContinue.size()),
+          [self = this->shared_from_this()](beast::error_code error, std::size_t) {
+            if (error) return self->Close();  // the peer left, or the read timed out
+            self->ReadBody();
+          });
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Session::OnRead, this->shared_from_this()));
   }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -55,6 +56,17 @@ class RawConnection {
   ~RawConnection() { ::close(fd_); }
   void Send(const std::string& bytes) {
     (void)::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  }
+  // Whether something arrives (or the server closes) within `limit`.
+  bool Readable(std::chrono::milliseconds limit) {
+    pollfd wanted{fd_, POLLIN, 0};
+    return ::poll(&wanted, 1, static_cast<int>(limit.count())) == 1;
+  }
+  // What one read returns (up to 4 KB; "" when closed or after the 8 s).
+  std::string ReadSome() {
+    char chunk[4096];
+    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    return n > 0 ? std::string(chunk, static_cast<std::size_t>(n)) : std::string();
   }
   // What arrives until the server closes the connection (or the 8 s run out: `closed` false).
   std::string ReadUntilClosed(bool* closed) {
@@ -478,6 +490,42 @@ TEST_CASE("bad input gets the right 4xx and stores nothing", "[e2e][api][bad-inp
     CHECK(client.Request("GET", "/v1/escalations?status=LOST", {}, outsourcer).status == 400);
   }
   CHECK(CountCases(client) == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a client that sends Expect: 100-continue is told to go on before it sends the body",
+          "[e2e][api][expect]") {
+  const std::string dir = BrokerProcess::TempDir("expect");
+  BrokerProcess broker(kIsolationConfig, dir + "/data");
+  const std::string body = Escalation("northwind-globex", "X-1");
+  auto head = [&](const std::string& version, std::size_t length) {
+    return "POST /v1/escalations HTTP/" + version +
+           "\r\nHost: 127.0.0.1\r\nAuthorization: Bearer demo-outsourcer-token\r\n"
+           "Content-Type: application/json\r\nConnection: close\r\nExpect: 100-continue\r\n"
+           "Content-Length: " +
+           std::to_string(length) + "\r\n\r\n";
+  };
+  RawConnection connection(broker.port());
+  bool closed = false;
+  SECTION("the head gets 100 Continue, and the request its answer once the body follows") {
+    // Such a client waits for the 100 (curl for a second, others until they give up); a
+    // broker that said nothing held every such request up.
+    connection.Send(head("1.1", body.size()));
+    CHECK(connection.ReadSome() == "HTTP/1.1 100 Continue\r\n\r\n");
+    connection.Send(body);
+    CHECK_THAT(connection.ReadUntilClosed(&closed), Catch::StartsWith("HTTP/1.1 201"));
+  }
+  SECTION("a body over the limit is refused on its head, without 100 Continue") {
+    connection.Send(head("1.1", 100'000));  // max_body_bytes is 8192
+    CHECK_THAT(connection.ReadUntilClosed(&closed), Catch::StartsWith("HTTP/1.1 413"));
+  }
+  SECTION("an HTTP/1.0 client's expectation is ignored, as RFC 9110 asks") {
+    connection.Send(head("1.0", body.size()));
+    CHECK_FALSE(connection.Readable(std::chrono::milliseconds(500)));
+    connection.Send(body);
+    CHECK_THAT(connection.ReadUntilClosed(&closed), Catch::StartsWith("HTTP/1.1 201"));
+  }
+  CHECK(closed);
   std::filesystem::remove_all(dir);
 }
 
