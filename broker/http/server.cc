@@ -179,9 +179,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(shared_->options.max_header_bytes);
     // Stopping, between two requests with nothing of the next one come: close rather than wait
-    // for a request that would only hold up the shutdown. (A connection's first request is
-    // always read: its client has just connected to send it.)
-    if (!first_request_ && IdleWhileStopping()) return Close();
+    // for a request that would only hold up the shutdown.
+    if (IdleWhileStopping()) return Close();
     // A request must arrive whole within the read timeout. On a kept-alive connection the wait
     // for the next request is idle time, allowed up to the idle timeout: the timer tells the two
     // apart when it fires (OnRequestTimer). One timer per request, not the stream's expiry,
@@ -193,7 +192,6 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     ArmRequestTimer(first_request_
                         ? shared_->options.read_timeout
                         : std::min(shared_->options.read_timeout, shared_->options.idle_timeout));
-    waiting_for_request_ = true;
     // The head first: a client that sent `Expect: 100-continue` waits for a word before it
     // sends the body (RFC 9110, 10.1.1). A body that came with its head is parsed from the
     // buffer without another read.
@@ -226,9 +224,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool RequestUnderWay() const { return parser_->got_some() || buffer_.size() > 0; }
 
   // The server is stopping and no byte of a next request has come, read or not: nobody is
-  // waiting for an answer on this connection.
+  // waiting for an answer on this connection. A connection's first request is always read:
+  // its client has just connected to send it. (While a request is read, handled or answered
+  // the parser holds it, so it counts as under way.)
   bool IdleWhileStopping() const {
-    if (!shared_->stopping || RequestUnderWay()) return false;
+    if (!shared_->stopping || first_request_ || RequestUnderWay()) return false;
     beast::error_code error;
     const std::size_t unread = beast::get_lowest_layer(stream_).socket().available(error);
     return !error && unread == 0;
@@ -237,7 +237,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   // Asked once when the server stops: a kept-alive connection waiting for its next request,
   // with none begun, is closed now; any other finishes its request and closes after it.
   void CloseIfIdle() {
-    if (!waiting_for_request_ || first_request_ || closed_ || !IdleWhileStopping()) return;
+    if (closed_ || !IdleWhileStopping()) return;
     beast::error_code ignored;
     beast::get_lowest_layer(stream_).socket().cancel(ignored);  // OnRead closes it
   }
@@ -276,7 +276,6 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void OnRead(beast::error_code error, std::size_t) {
-    waiting_for_request_ = false;
     request_timer_.cancel();
     first_request_ = false;
     // Cut off part-way through a request: say so. (A request that completed as the timer
@@ -438,7 +437,6 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::shared_ptr<Server::Shared> shared_;
   bool keep_alive_ = true;
   bool first_request_ = true;
-  bool waiting_for_request_ = false;  // a read for the next request is under way
   bool closed_ = false;
 };
 
