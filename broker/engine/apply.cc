@@ -120,10 +120,13 @@ v1::Side WaitingOn(v1::CaseStatus status) {
     case v1::NEW:
     case v1::FORWARDED:
     case v1::ACKNOWLEDGED:
-    case v1::REOPENED: return v1::CLIENT;
+    case v1::REOPENED:
+      return v1::CLIENT;
     case v1::AWAITING_OUTSOURCER:
-    case v1::RESOLVED: return v1::OUTSOURCER;
-    default: return v1::SIDE_UNSPECIFIED;
+    case v1::RESOLVED:
+      return v1::OUTSOURCER;
+    default:
+      return v1::SIDE_UNSPECIFIED;
   }
 }
 
@@ -142,14 +145,19 @@ void ApplyEvent(const ContractRules& rules, const v1::Event& event, v1::Case* st
       StartClock(rules, v1::ACKNOWLEDGE, now, state);
       StartClock(rules, v1::RESOLVE, now, state);
       break;
-    case v1::EventType::repeat_contact:
-      *state->add_contacts() = event.contact();
+    case v1::EventType::repeat_contact: {
+      auto* contacts = state->mutable_contacts();
+      *contacts->Add() = event.contact();
+      if (contacts->size() > kContactsKept)
+        contacts->DeleteSubrange(1, contacts->size() - kContactsKept);
       state->set_repeat_contacts(state->repeat_contacts() + 1);
       RaisePriority(rules, event.priority(), now, state);
       break;
+    }
     case v1::EventType::forwarded:
       if (state->status() == v1::NEW) state->set_status(v1::FORWARDED);
-      if (!event.remote_ref().empty()) (*state->mutable_remote_refs())[event.connector()] = event.remote_ref();
+      if (!event.remote_ref().empty())
+        (*state->mutable_remote_refs())[event.connector()] = event.remote_ref();
       break;
     case v1::EventType::acknowledge:
       state->set_status(v1::ACKNOWLEDGED);

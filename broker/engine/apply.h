@@ -7,6 +7,12 @@
 
 namespace bridgeline::engine {
 
+// How many contacts a case carries: the first (the escalation itself) and the latest ones.
+// A customer may call hundreds of times; every contact stays in the case's history as a
+// `repeat_contact` event and `repeat_contacts` counts them all, but the case, and so every
+// write, answer and delivery of it, stays the same size.
+constexpr int kContactsKept = 10;
+
 // Applies `event` (already validated by the Engine) to `state`, including its clocks.
 void ApplyEvent(const ContractRules& rules, const bridgeline::v1::Event& event,
                 bridgeline::v1::Case* state);

@@ -30,11 +30,25 @@ namespace {
 
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 200;
+// GET of a case shows this many of its latest events; the rest are a page away.
+constexpr std::size_t kEventsInView = 100;
 // A page scans at most this many cases, so a rare filter cannot make one request unbounded.
 constexpr int kMaxScannedPerPage = 10000;
 constexpr std::size_t kMaxIdempotencyKey = 255;
 
 std::string Sha256Hex(std::string_view text) { return config::HashToken(text); }
+
+// A query's `limit`: a page size from 1 to kMaxPageSize.
+Result<int> ParseLimit(std::string_view value) {
+  int limit = 0;
+  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), limit);
+  if (error != std::errc() || end != value.data() + value.size() || limit < 1 ||
+      limit > kMaxPageSize) {
+    return Status::InvalidArgument(
+        "must be a whole number from 1 to " + std::to_string(kMaxPageSize), "limit");
+  }
+  return limit;
+}
 
 // The routes metrics count requests by: case ids fold into {id}, so series stay few.
 constexpr const char* kCaseRoute = "/v1/escalations/{id}";
@@ -328,7 +342,12 @@ void Api::Handle(Request&& request, Respond unobserved) {
   if (RE2::FullMatch(path, kCaseEvents, &case_id)) {
     if (method == bhttp::verb::post)
       return PostEvent(*caller, case_id, std::move(request), std::move(respond));
-    return method_not_allowed("POST");
+    if (method == bhttp::verb::get) {
+      return boost::asio::post(
+          readers_, [this, who = *caller, case_id, query = std::move(query),
+                     respond = std::move(respond)] { ListEvents(who, case_id, query, respond); });
+    }
+    return method_not_allowed("GET, POST");
   }
   if (RE2::FullMatch(path, kCase, &case_id)) {
     if (method == bhttp::verb::get) {
@@ -580,12 +599,9 @@ void Api::DeadLetters(const Query& query, const Respond& respond) {
     if (key == "connector") {
       connector = value;
     } else if (key == "limit") {
-      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), limit);
-      if (error != std::errc() || end != value.data() + value.size() || limit < 1 ||
-          limit > kMaxPageSize) {
-        return respond(ProblemFor(Status::InvalidArgument(
-            "must be a whole number from 1 to " + std::to_string(kMaxPageSize), "limit")));
-      }
+      auto parsed = ParseLimit(value);
+      if (!parsed.ok()) return respond(ProblemFor(parsed.status()));
+      limit = *parsed;
     } else {
       return respond(ProblemFor(Status::InvalidArgument("is not a parameter here", key)));
     }
@@ -673,7 +689,10 @@ void Api::View(const Caller& caller, const v1::Case& state, const std::vector<v1
   };
   set_due(v1::ACKNOWLEDGE, due->mutable_acknowledge_by(), due->mutable_acknowledge_by_local());
   set_due(v1::RESOLVE, due->mutable_resolve_by(), due->mutable_resolve_by_local());
-  if (events != nullptr) *view.mutable_events() = {events->begin(), events->end()};
+  if (events != nullptr) {
+    *view.mutable_events() = {events->begin(), events->end()};
+    if (!events->empty()) view.set_earlier_events(events->front().case_version() - 1);
+  }
 
   if (caller.side == v1::CLIENT && contract != nullptr) {
     engine::MaskCustomer(contract->config(), view.mutable_customer());
@@ -681,16 +700,61 @@ void Api::View(const Caller& caller, const v1::Case& state, const std::vector<v1
   }
 }
 
-void Api::GetCase(const Caller& caller, const std::string& case_id, Respond respond) {
+Result<v1::Case> Api::VisibleCase(const Caller& caller, const std::string& case_id) {
   // Reads come from the store, so they show only what was committed.
   auto stored = store_->GetCase(case_id);
-  if (!stored.ok()) return respond(ProblemFor(stored.status()));
-  if (!stored->has_value() || !Visible(caller, **stored)) {
-    return respond(ProblemFor(Status::NotFound("no case " + case_id)));
-  }
-  auto events = store_->GetEvents(case_id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value() || !Visible(caller, **stored))
+    return Status::NotFound("no case " + case_id);
+  return std::move(**stored);
+}
+
+void Api::GetCase(const Caller& caller, const std::string& case_id, Respond respond) {
+  auto state = VisibleCase(caller, case_id);
+  if (!state.ok()) return respond(ProblemFor(state.status()));
+  // A case may gather thousands of events (a customer who keeps calling); the answer stays
+  // small and the history is paged by ListEvents.
+  auto events = store_->GetLatestEvents(case_id, kEventsInView);
   if (!events.ok()) return respond(ProblemFor(events.status()));
-  respond(ViewJson(200, caller, **stored, &*events, false));
+  respond(ViewJson(200, caller, *state, &*events, false));
+}
+
+void Api::ListEvents(const Caller& caller, const std::string& case_id, const Query& query,
+                     Respond respond) {
+  std::uint64_t after = 0;
+  int limit = kDefaultPageSize;
+  for (const auto& [key, value] : query) {
+    if (key == "cursor") {
+      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), after);
+      if (error != std::errc() || end != value.data() + value.size()) {
+        return respond(
+            ProblemFor(Status::InvalidArgument("'" + value + "' is not a cursor", "cursor")));
+      }
+    } else if (key == "limit") {
+      auto parsed = ParseLimit(value);
+      if (!parsed.ok()) return respond(ProblemFor(parsed.status()));
+      limit = *parsed;
+    } else {
+      return respond(ProblemFor(Status::InvalidArgument("unknown query parameter", key)));
+    }
+  }
+  auto state = VisibleCase(caller, case_id);
+  if (!state.ok()) return respond(ProblemFor(state.status()));
+  // One more than the page tells whether another page follows.
+  auto events = store_->GetEvents(case_id, after, static_cast<std::size_t>(limit) + 1);
+  if (!events.ok()) return respond(ProblemFor(events.status()));
+  v1::EventList list;
+  const bool more = events->size() > static_cast<std::size_t>(limit);
+  if (more) events->pop_back();
+  const engine::ContractRules* contract = rules_->Contract(state->contract());
+  for (auto& event : *events) {
+    if (caller.side == v1::CLIENT && contract != nullptr)
+      engine::MaskEvent(contract->config(), &event);
+    *list.add_events() = std::move(event);
+  }
+  if (more)
+    list.set_next_cursor(std::to_string(list.events(list.events_size() - 1).case_version()));
+  respond(Json(200, list));
 }
 
 void Api::ListCases(const Caller& caller, const Query& query, Respond respond) {
@@ -720,15 +784,9 @@ void Api::ListCases(const Caller& caller, const Query& query, Respond respond) {
         return respond(
             ProblemFor(Status::InvalidArgument("'" + value + "' is not a cursor", "cursor")));
     } else if (key == "limit") {
-      try {
-        limit = std::stoi(value);
-      } catch (const std::exception&) {
-        limit = 0;
-      }
-      if (limit < 1 || limit > kMaxPageSize) {
-        return respond(ProblemFor(Status::InvalidArgument(
-            "must be a number from 1 to " + std::to_string(kMaxPageSize), "limit")));
-      }
+      auto parsed = ParseLimit(value);
+      if (!parsed.ok()) return respond(ProblemFor(parsed.status()));
+      limit = *parsed;
     } else {
       return respond(ProblemFor(Status::InvalidArgument("unknown query parameter", key)));
     }

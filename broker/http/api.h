@@ -56,8 +56,10 @@ class Api {
   void Escalate(const Caller& caller, Request&& request, Respond respond);
   void PostEvent(const Caller& caller, const std::string& case_id, Request&& request,
                  Respond respond);
-  void GetCase(const Caller& caller, const std::string& case_id, Respond respond);
   using Query = std::vector<std::pair<std::string, std::string>>;
+  void GetCase(const Caller& caller, const std::string& case_id, Respond respond);
+  void ListEvents(const Caller& caller, const std::string& case_id, const Query& query,
+                  Respond respond);
   void ListCases(const Caller& caller, const Query& query, Respond respond);
   void Kpis(const Query& query, const Respond& respond);
   void Stream(const Request& request, const Query& query, const Respond& respond);
@@ -71,6 +73,8 @@ class Api {
 
   // Whether `caller` may see `state` at all (others get 404, as if it did not exist).
   bool Visible(const Caller& caller, const bridgeline::v1::Case& state) const;
+  // The stored case when `caller` may see it; NotFound as well when it may not.
+  Result<bridgeline::v1::Case> VisibleCase(const Caller& caller, const std::string& case_id);
   // The answer about one case, masked for a client, into `view`.
   void View(const Caller& caller, const bridgeline::v1::Case& state,
             const std::vector<bridgeline::v1::Event>* events, bool repeat_contact,

@@ -10,6 +10,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -417,18 +418,44 @@ Result<std::optional<v1::Case>> Store::GetCase(const std::string& case_id) {
   return std::optional<v1::Case>(std::move(state));
 }
 
-Result<std::vector<v1::Event>> Store::GetEvents(const std::string& case_id) {
+Result<std::vector<v1::Event>> Store::GetEvents(const std::string& case_id, std::uint64_t after,
+                                                std::size_t limit) {
   std::shared_lock shared(reopen_mutex_);
   std::vector<std::string> sequences;
-  std::string prefix = CaseKey(case_id);
+  const std::string prefix = CaseKey(case_id);
   {
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), Family(kEvents)));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    for (it->Seek(prefix + NumberKey(after + 1));
+         it->Valid() && it->key().starts_with(prefix) && sequences.size() < limit; it->Next()) {
       sequences.push_back(it->value().ToString());
     }
     BRIDGELINE_RETURN_IF_ERROR(FromRocks(it->status(), "reading events of " + case_id));
   }
+  return ReadEvents(case_id, sequences);
+}
+
+Result<std::vector<v1::Event>> Store::GetLatestEvents(const std::string& case_id,
+                                                      std::size_t limit) {
+  std::shared_lock shared(reopen_mutex_);
+  std::vector<std::string> sequences;
+  const std::string prefix = CaseKey(case_id);
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), Family(kEvents)));
+    for (it->SeekForPrev(prefix + NumberKey(UINT64_MAX));
+         it->Valid() && it->key().starts_with(prefix) && sequences.size() < limit; it->Prev()) {
+      sequences.push_back(it->value().ToString());
+    }
+    BRIDGELINE_RETURN_IF_ERROR(FromRocks(it->status(), "reading events of " + case_id));
+  }
+  std::reverse(sequences.begin(), sequences.end());
+  return ReadEvents(case_id, sequences);
+}
+
+// The log entries at `sequences` (keys of the log family), in that order.
+Result<std::vector<v1::Event>> Store::ReadEvents(const std::string& case_id,
+                                                 const std::vector<std::string>& sequences) {
   std::vector<rocksdb::Slice> keys(sequences.begin(), sequences.end());
   std::vector<std::string> values;
   std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(), Family(kLog));

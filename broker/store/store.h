@@ -107,7 +107,14 @@ class Store {
   Status Sync(std::uint64_t generation);
 
   Result<std::optional<bridgeline::v1::Case>> GetCase(const std::string& case_id);
-  Result<std::vector<bridgeline::v1::Event>> GetEvents(const std::string& case_id);
+  // The case's events after its version `after` (0: from the first), oldest first, at most
+  // `limit` of them.
+  Result<std::vector<bridgeline::v1::Event>> GetEvents(const std::string& case_id,
+                                                       std::uint64_t after = 0,
+                                                       std::size_t limit = SIZE_MAX);
+  // The case's latest `limit` events, oldest first.
+  Result<std::vector<bridgeline::v1::Event>> GetLatestEvents(const std::string& case_id,
+                                                             std::size_t limit);
   // RocksDB's estimate of the number of open cases, for sizing memory before recovery.
   std::uint64_t EstimateOpenCases();
   // Calls `visit` with every open case as stored (a serialized Case), in case order, on the
@@ -173,6 +180,8 @@ class Store {
   rocksdb::ColumnFamilyHandle* Family(int index) const { return families_[index]; }
   Status ForEachPending(int family, const std::string& connector,
                         const std::function<bool(OutboxEntry&&)>& visit);
+  Result<std::vector<bridgeline::v1::Event>> ReadEvents(const std::string& case_id,
+                                                        const std::vector<std::string>& sequences);
 
   std::string dir_;
   std::uint64_t min_free_bytes_ = 0;

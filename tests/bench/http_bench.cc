@@ -226,6 +226,12 @@ std::function<std::string(std::uint64_t)> Escalations(const std::string& run) {
   };
 }
 
+// The same tier-1 ticket again and again: after the first, each is a repeat contact on one case.
+std::function<std::string(std::uint64_t)> RepeatContacts(const std::string& run) {
+  auto escalation = Escalations(run);
+  return [escalation](std::uint64_t) { return escalation(0); };
+}
+
 // One new alert each: distinct labels make a distinct alert in Alertmanager.
 std::function<std::string(std::uint64_t)> Alerts(const std::string& run) {
   return [run](std::uint64_t i) {
@@ -335,6 +341,9 @@ void HttpBenchmarks(unsigned short running_port, double rate) {
     }
     auto steady = LoadGenerator(broker.port(), 32, 5000.0, kDuration, Escalations("open5k")).Run();
     Row("HTTP escalations, open loop at 5,000/s, 32 connections", steady);
+    auto repeats =
+        LoadGenerator(broker.port(), 32, std::nullopt, kDuration, RepeatContacts("repeat")).Run();
+    Row("HTTP repeat contacts on one open case, 32 connections, as fast as answered", repeats);
   }
   if (::access(Alertmanager::kBinary, X_OK) != 0) {
     std::cout << "| Alertmanager | not installed (scripts/install-deps.sh --bench installs it) |\n";

@@ -174,6 +174,20 @@ TEST_CASE("every role sees and changes only the cases it may", "[e2e][api][isola
         CHECK(read.body.find(contract) == std::string::npos);
       }
 
+      // Paging through its history: the same rule, and the same masking.
+      auto history = client.Request("GET", "/v1/escalations/" + id + "/events", {}, headers);
+      CHECK(history.status == (own ? 200 : 404));
+      if (own) {
+        v1::EventList list;
+        REQUIRE(ParseJson(history.body, &list));
+        REQUIRE(list.events_size() >= 2);
+        REQUIRE(list.events(0).type() == v1::EventType::escalated);
+        CHECK(list.events(0).created().customer().email() ==
+              (role.side == v1::CLIENT ? "***" : "grace@example.com"));
+      } else {
+        CHECK(history.body.find(contract) == std::string::npos);
+      }
+
       // Listing, with and without the contract filter.
       for (const std::string& query : {std::string(), "?contract=" + contract}) {
         auto listed = client.Request("GET", "/v1/escalations" + query, {}, headers);
@@ -234,6 +248,89 @@ TEST_CASE("every role sees and changes only the cases it may", "[e2e][api][isola
     CHECK(view.status() == v1::FORWARDED);
   }
   CHECK(CountCases(client) == 4);  // the two above and one escalation by each outsourcer
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a customer who keeps calling gets the same small answer; the history is paged",
+          "[e2e][api][repeat]") {
+  const std::string dir = BrokerProcess::TempDir("repeat");
+  BrokerProcess broker(kIsolationConfig, dir + "/data");
+  HttpClient client("127.0.0.1", broker.port());
+  const Headers outsourcer = Bearer("demo-outsourcer-token");
+  auto created =
+      client.Request("POST", "/v1/escalations", Escalation("northwind-globex", "R-1"), outsourcer);
+  REQUIRE(created.status == 201);
+  const std::string id = ViewOf(created).id();
+  AwaitForwarded(client, id);  // events 1 and 2: escalated, forwarded
+
+  constexpr int kCalls = 129;  // events 3 to 131
+  std::size_t first_answer = 0;
+  HttpResponse last;
+  for (int call = 1; call <= kCalls; ++call) {
+    last = client.Request("POST", "/v1/escalations", Escalation("northwind-globex", "R-1"),
+                          outsourcer);
+    REQUIRE(last.status == 200);
+    // Ten contacts are kept from the tenth call on: the answer grows no further.
+    if (call == 10) first_answer = last.body.size();
+  }
+  auto answer = ViewOf(last);
+  CHECK(answer.id() == id);
+  CHECK(answer.repeat_contacts() == kCalls);
+  CHECK(answer.contacts_size() == 10);          // the escalation and the latest nine calls
+  CHECK(last.body.size() <= first_answer + 8);  // only counters' digits may add
+
+  SECTION("the case shows its latest hundred events and counts the earlier ones") {
+    auto view = ViewOf(client.Request("GET", "/v1/escalations/" + id, {}, outsourcer));
+    REQUIRE(view.events_size() == 100);
+    CHECK(view.earlier_events() == 31);
+    CHECK(view.events(0).case_version() == 32);
+    CHECK(view.events(99).case_version() == 131);
+    CHECK(view.events(99).type() == v1::EventType::repeat_contact);
+  }
+  SECTION("the events call pages through every event, oldest first") {
+    std::vector<std::uint64_t> versions;
+    std::string cursor;
+    int pages = 0;
+    do {
+      auto page = client.Request("GET",
+                                 "/v1/escalations/" + id + "/events?limit=50" +
+                                     (cursor.empty() ? std::string() : "&cursor=" + cursor),
+                                 {}, Bearer("demo-globex-token"));
+      REQUIRE(page.status == 200);
+      v1::EventList list;
+      REQUIRE(ParseJson(page.body, &list));
+      for (const auto& event : list.events()) versions.push_back(event.case_version());
+      if (pages == 0) {
+        CHECK(list.events(0).type() == v1::EventType::escalated);
+        CHECK(list.events(0).created().customer().name() == "***");  // masked for the client
+      }
+      cursor = list.next_cursor();
+      ++pages;
+    } while (!cursor.empty() && pages < 10);
+    CHECK(pages == 3);
+    REQUIRE(versions.size() == 131);
+    for (std::size_t i = 0; i < versions.size(); ++i) CHECK(versions[i] == i + 1);
+  }
+  SECTION("a bad page request names its parameter; another organization's case does not exist") {
+    const std::string events = "/v1/escalations/" + id + "/events";
+    auto bad_cursor = client.Request("GET", events + "?cursor=abc", {}, outsourcer);
+    CHECK(bad_cursor.status == 400);
+    CHECK(ProblemField(bad_cursor, "field") == "cursor");
+    auto bad_limit = client.Request("GET", events + "?limit=201", {}, outsourcer);
+    CHECK(bad_limit.status == 400);
+    CHECK(ProblemField(bad_limit, "field") == "limit");
+    auto unknown = client.Request("GET", events + "?page=2", {}, outsourcer);
+    CHECK(unknown.status == 400);
+    CHECK(ProblemField(unknown, "field") == "page");
+    CHECK(client.Request("GET", events, {}, Bearer("demo-initech-token")).status == 404);
+    CHECK(client.Request("GET", "/v1/escalations/BL-999/events", {}, outsourcer).status == 404);
+    auto past_the_end = client.Request("GET", events + "?cursor=131", {}, outsourcer);
+    REQUIRE(past_the_end.status == 200);
+    v1::EventList list;
+    REQUIRE(ParseJson(past_the_end.body, &list));
+    CHECK(list.events_size() == 0);
+    CHECK(list.next_cursor().empty());
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -1,6 +1,7 @@
 // One owner always, priorities that only rise by themselves, and repeat contacts.
 #include <catch2/catch.hpp>
 
+#include "broker/engine/apply.h"
 #include "tests/unit/engine/fixture.h"
 
 using namespace bridgeline;
@@ -8,7 +9,6 @@ using namespace bridgeline::engine;
 using namespace bridgeline::engine::testing;
 namespace v1 = bridgeline::v1;
 using T = v1::EventType;
-
 
 TEST_CASE("the first matching route names the one owner", "[engine][routing]") {
   struct Row {
@@ -46,7 +46,8 @@ TEST_CASE("the first matching route names the one owner", "[engine][routing]") {
   }
 }
 
-TEST_CASE("priority comes from severity and tier, then rules that only raise", "[engine][priority]") {
+TEST_CASE("priority comes from severity and tier, then rules that only raise",
+          "[engine][priority]") {
   struct Row {
     v1::Severity severity;
     const char* tier;
@@ -54,15 +55,19 @@ TEST_CASE("priority comes from severity and tier, then rules that only raise", "
     v1::Priority expected;
   };
   const Row rows[] = {
-      {v1::SEV1, "standard", "Cannot log in", v1::P1}, {v1::SEV2, "standard", "Cannot log in", v1::P2},
-      {v1::SEV3, "standard", "Cannot log in", v1::P3}, {v1::SEV4, "standard", "Cannot log in", v1::P4},
-      {v1::SEV2, "platinum", "Cannot log in", v1::P1}, {v1::SEV3, "platinum", "Cannot log in", v1::P2},
-      {v1::SEV4, "platinum", "Cannot log in", v1::P2},  // matrix says P3; the tier rule raises
+      {v1::SEV1, "standard", "Cannot log in", v1::P1},
+      {v1::SEV2, "standard", "Cannot log in", v1::P2},
+      {v1::SEV3, "standard", "Cannot log in", v1::P3},
+      {v1::SEV4, "standard", "Cannot log in", v1::P4},
+      {v1::SEV2, "platinum", "Cannot log in", v1::P1},
+      {v1::SEV3, "platinum", "Cannot log in", v1::P2},
+      {v1::SEV4, "platinum", "Cannot log in", v1::P2},       // matrix says P3; the tier rule raises
       {v1::SEV4, "standard", "Total outage in EU", v1::P1},  // the outage rule raises
       {v1::SEV1, "standard", "Total outage in EU", v1::P1},  // and never lowers
   };
   for (const Row& row : rows) {
-    DYNAMIC_SECTION(v1::Severity_Name(row.severity) << " " << row.tier << " '" << row.subject << "'") {
+    DYNAMIC_SECTION(v1::Severity_Name(row.severity)
+                    << " " << row.tier << " '" << row.subject << "'") {
       Engine engine(TestRules());
       auto request = Escalation("acme", "T-1", "C-1", row.severity, row.tier);
       request.set_subject(row.subject);
@@ -73,14 +78,16 @@ TEST_CASE("priority comes from severity and tier, then rules that only raise", "
   }
   SECTION("no tier means the contract's default tier") {
     Engine engine(TestRules());
-    auto outcome = engine.Escalate(Escalation("acme", "T-1", "C-1", v1::SEV2, ""), Outsourcer(), kStart);
+    auto outcome =
+        engine.Escalate(Escalation("acme", "T-1", "C-1", v1::SEV2, ""), Outsourcer(), kStart);
     REQUIRE(outcome.ok());
     CHECK(outcome->state.customer().tier() == "standard");
     CHECK(outcome->state.priority() == v1::P2);
   }
   SECTION("an unknown tier is refused naming the field") {
     Engine engine(TestRules());
-    auto outcome = engine.Escalate(Escalation("acme", "T-1", "C-1", v1::SEV2, "diamond"), Outsourcer(), kStart);
+    auto outcome = engine.Escalate(Escalation("acme", "T-1", "C-1", v1::SEV2, "diamond"),
+                                   Outsourcer(), kStart);
     CHECK(outcome.status().field() == "customer.tier");
     CHECK(engine.open_cases() == 0);
   }
@@ -116,7 +123,8 @@ TEST_CASE("a repeat contact joins the open case", "[engine][repeat]") {
   REQUIRE(first->created);
 
   SECTION("same customer and tier-1 ticket") {
-    auto again = engine.Escalate(Escalation("acme", "T-1", "C-1", v1::SEV4), Outsourcer(), kStart + kMinuteMs);
+    auto again = engine.Escalate(Escalation("acme", "T-1", "C-1", v1::SEV4), Outsourcer(),
+                                 kStart + kMinuteMs);
     REQUIRE(again.ok());
     CHECK_FALSE(again->created);
     CHECK(again->repeat_contact);
@@ -130,37 +138,69 @@ TEST_CASE("a repeat contact joins the open case", "[engine][repeat]") {
     CHECK(ClockOf(again->state, v1::RESOLVE).has_due_at());
   }
   SECTION("same customer and category, when the contract says so") {
-    auto again = engine.Escalate(Escalation("acme", "T-2", "C-1", v1::SEV4), Outsourcer(), kStart + kMinuteMs);
+    auto again = engine.Escalate(Escalation("acme", "T-2", "C-1", v1::SEV4), Outsourcer(),
+                                 kStart + kMinuteMs);
     REQUIRE(again.ok());
     CHECK(again->repeat_contact);
     CHECK(again->state.id() == first->state.id());
   }
   SECTION("another customer opens another case") {
-    auto other = engine.Escalate(Escalation("acme", "T-1", "C-2", v1::SEV4), Outsourcer(), kStart + kMinuteMs);
+    auto other = engine.Escalate(Escalation("acme", "T-1", "C-2", v1::SEV4), Outsourcer(),
+                                 kStart + kMinuteMs);
     REQUIRE(other.ok());
     CHECK(other->created);
     CHECK(engine.open_cases() == 2);
   }
   SECTION("calling again raises the priority by rule, and never lowers it") {
-    auto second = engine.Escalate(Escalation("acme", "T-1", "C-1"), Outsourcer(), kStart + kMinuteMs);
+    auto second =
+        engine.Escalate(Escalation("acme", "T-1", "C-1"), Outsourcer(), kStart + kMinuteMs);
     CHECK(second->state.priority() == v1::P4);
-    auto third = engine.Escalate(Escalation("acme", "T-1", "C-1"), Outsourcer(), kStart + 2 * kMinuteMs);
+    auto third =
+        engine.Escalate(Escalation("acme", "T-1", "C-1"), Outsourcer(), kStart + 2 * kMinuteMs);
     CHECK(third->state.repeat_contacts() == 2);
     CHECK(third->state.priority() == v1::P2);  // repeat_contacts_at_least: 2
     CHECK(ClockOf(third->state, v1::RESOLVE).target_seconds() == 2 * 3600);
   }
+  SECTION("a customer who calls again and again keeps the case the same size") {
+    constexpr int kCalls = 1000;
+    std::size_t size_at_cap = 0;
+    engine::Outcome last;
+    for (int call = 1; call <= kCalls; ++call) {
+      auto again = engine.Escalate(Escalation("acme", "T-1", "C-1", v1::SEV4), Outsourcer(),
+                                   kStart + call * kMinuteMs);
+      REQUIRE(again.ok());
+      // Every call stays in the history.
+      REQUIRE(again->events.at(0).type() == T::repeat_contact);
+      REQUIRE(again->events.at(0).contact().at().seconds() * 1000 == kStart + call * kMinuteMs);
+      if (call == engine::kContactsKept) size_at_cap = again->state.ByteSizeLong();
+      last = std::move(*again);
+    }
+    CHECK(last.state.repeat_contacts() == kCalls);
+    REQUIRE(last.state.contacts_size() == engine::kContactsKept);
+    // The escalation itself, then the latest calls in order.
+    CHECK(last.state.contacts(0).at().seconds() * 1000 == kStart);
+    for (int i = 1; i < engine::kContactsKept; ++i) {
+      CHECK(last.state.contacts(i).at().seconds() * 1000 ==
+            kStart + (kCalls - engine::kContactsKept + 1 + i) * kMinuteMs);
+    }
+    // Only the counters' widths and the priority may differ; no contact accumulates.
+    CHECK(last.state.ByteSizeLong() <= size_at_cap + 16);
+  }
 }
 
-TEST_CASE("flag_exception marks the case and is counted by route and reason", "[engine][exceptions]") {
+TEST_CASE("flag_exception marks the case and is counted by route and reason",
+          "[engine][exceptions]") {
   Engine engine(TestRules());
   auto created = engine.Escalate(Escalation(), Outsourcer(), kStart);
   std::string id = created->state.id();
-  auto flagged = engine.Handle(id, Event(T::flag_exception, "", "customer unreachable"), Outsourcer(), kStart + 1);
+  auto flagged = engine.Handle(id, Event(T::flag_exception, "", "customer unreachable"),
+                               Outsourcer(), kStart + 1);
   REQUIRE(flagged.ok());
   CHECK(flagged->state.exception_flagged());
   CHECK(flagged->state.exception_reason() == "customer unreachable");
   CHECK(engine.exception_counts().at({"default", "customer unreachable"}) == 1);
-  CHECK_FALSE(engine.Handle(id, Event(T::flag_exception, "", "again"), Outsourcer(), kStart + 2).ok());
+  CHECK_FALSE(
+      engine.Handle(id, Event(T::flag_exception, "", "again"), Outsourcer(), kStart + 2).ok());
 }
 
 TEST_CASE("a transfer needs a defined owner and a reason", "[engine][routing]") {

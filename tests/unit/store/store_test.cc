@@ -104,6 +104,71 @@ TEST_CASE("an escalation is stored whole and handed on without the case as creat
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a case's history is read a page at a time, from the start or the latest") {
+  const std::string dir = bridgeline::testing::BrokerProcess::TempDir("store-events");
+  auto opened = Store::Open(dir);
+  REQUIRE(opened.ok());
+  std::unique_ptr<Store> store = std::move(opened).value();
+  // Two cases whose events interleave in the log: 25 for BL-1, 3 for BL-2.
+  for (std::uint64_t version = 1; version <= 25; ++version) {
+    bridgeline::store::Mutation mutation;
+    for (const std::string id : {"BL-1", "BL-2"}) {
+      if (id == "BL-2" && version > 3) continue;
+      v1::Case state;
+      state.set_id(id);
+      state.set_version(version);
+      state.set_status(v1::FORWARDED);
+      mutation.cases.push_back(state);
+      v1::Event comment;
+      comment.set_case_id(id);
+      comment.set_case_version(version);
+      comment.set_type(v1::EventType::comment);
+      comment.set_note(id + " #" + std::to_string(version));
+      mutation.events.push_back(comment);
+    }
+    std::vector<bridgeline::store::Mutation*> mutations{&mutation};
+    std::vector<bridgeline::store::OutboxEntry> enqueued;
+    REQUIRE(store->Write(mutations, &enqueued).ok());
+  }
+  auto versions = [](const std::vector<v1::Event>& events) {
+    std::vector<std::uint64_t> out;
+    for (const auto& event : events) out.push_back(event.case_version());
+    return out;
+  };
+  using Versions = std::vector<std::uint64_t>;
+
+  SECTION("from the start, a page after a version") {
+    auto all = store->GetEvents("BL-1");
+    REQUIRE(all.ok());
+    CHECK(all->size() == 25);
+    CHECK(all->back().note() == "BL-1 #25");
+    auto page = store->GetEvents("BL-1", 10, 4);
+    REQUIRE(page.ok());
+    CHECK(versions(*page) == Versions{11, 12, 13, 14});
+    auto tail = store->GetEvents("BL-1", 23, 10);
+    REQUIRE(tail.ok());
+    CHECK(versions(*tail) == Versions{24, 25});  // never another case's
+    auto past = store->GetEvents("BL-1", 25, 10);
+    REQUIRE(past.ok());
+    CHECK(past->empty());
+  }
+  SECTION("the latest, oldest first") {
+    auto latest = store->GetLatestEvents("BL-1", 3);
+    REQUIRE(latest.ok());
+    CHECK(versions(*latest) == Versions{23, 24, 25});
+    CHECK(latest->front().note() == "BL-1 #23");
+    auto other = store->GetLatestEvents("BL-2", 10);
+    REQUIRE(other.ok());
+    CHECK(versions(*other) == Versions{1, 2, 3});  // stops at the case before it
+    CHECK(other->back().note() == "BL-2 #3");
+    auto none = store->GetLatestEvents("BL-3", 10);
+    REQUIRE(none.ok());
+    CHECK(none->empty());
+  }
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("a write left unsynced is durable only if its sync succeeds before any reopening") {
   const std::string dir = bridgeline::testing::BrokerProcess::TempDir("store-sync");
   auto file_system = std::make_shared<bridgeline::testing::FailingFileSystem>();
