@@ -423,6 +423,7 @@ Result<std::vector<v1::Event>> Store::GetEvents(const std::string& case_id, std:
   std::shared_lock shared(reopen_mutex_);
   std::vector<std::string> sequences;
   const std::string prefix = CaseKey(case_id);
+  if (after == UINT64_MAX) return std::vector<v1::Event>();  // no version comes after it
   {
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), Family(kEvents)));

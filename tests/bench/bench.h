@@ -28,7 +28,7 @@ bridgeline::v1::Actor Party(const std::string& organization, bridgeline::v1::Sid
 void EngineBenchmarks();
 void StoreBenchmarks();
 // With `running_port`, only drives an already running broker there (for profiling it).
-void HttpBenchmarks(unsigned short running_port = 0, double rate = 0);
+void HttpBenchmarks(unsigned short running_port = 0, double rate = 0, bool repeat_contacts = false);
 void SimulateBenchmarks();
 // Events/s to 10 stream readers while intake runs flat out, and what the readers cost intake.
 void StreamBenchmarks();

@@ -73,6 +73,9 @@ int main(int argc, char** argv) {
   app.add_option("--rate", rate,
                  "with --port: send this many escalations a second (open loop, 32 connections) "
                  "rather than as fast as answered (64)");
+  bool repeat_contacts = false;
+  app.add_flag("--repeat-contacts", repeat_contacts,
+               "with --port: send one tier-1 ticket again and again (repeat contacts on one case)");
   app.add_option(
       "--only", only,
       "Run one group: engine, store, http, stream, simulate, connectors (jsonl, webhook and rt)");
@@ -80,7 +83,8 @@ int main(int argc, char** argv) {
   std::cout << "| benchmark | figure |\n| --- | --- |\n";
   if (only.empty() || only == "engine") bridgeline::bench::EngineBenchmarks();
   if (only.empty() || only == "store") bridgeline::bench::StoreBenchmarks();
-  if (only.empty() || only == "http") bridgeline::bench::HttpBenchmarks(port, rate);
+  if (only.empty() || only == "http")
+    bridgeline::bench::HttpBenchmarks(port, rate, repeat_contacts);
   if (only.empty() || only == "stream") bridgeline::bench::StreamBenchmarks();
   if (only.empty() || only == "simulate") bridgeline::bench::SimulateBenchmarks();
   if (only.empty() || only == "connectors" || only == "jsonl") bridgeline::bench::JsonlBenchmark();

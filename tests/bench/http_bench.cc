@@ -302,17 +302,20 @@ void Row(const std::string& name, LoadResult& result) {
 
 }  // namespace
 
-void HttpBenchmarks(unsigned short running_port, double rate) {
+void HttpBenchmarks(unsigned short running_port, double rate, bool repeat_contacts) {
   using testing::BrokerProcess;
   if (running_port != 0) {
-    auto result = LoadGenerator(running_port, rate > 0 ? 32 : 64,
-                                rate > 0 ? std::optional<double>(rate) : std::nullopt,
-                                std::chrono::seconds(20), Escalations("profile"))
-                      .Run();
-    Row(rate > 0 ? fmt::format("HTTP escalations to the running broker, open loop at {:.0f}/s, "
+    auto result =
+        LoadGenerator(running_port, rate > 0 ? 32 : 64,
+                      rate > 0 ? std::optional<double>(rate) : std::nullopt,
+                      std::chrono::seconds(20),
+                      repeat_contacts ? RepeatContacts("profile") : Escalations("profile"))
+            .Run();
+    const char* what = repeat_contacts ? "repeat contacts" : "escalations";
+    Row(rate > 0 ? fmt::format("HTTP {} to the running broker, open loop at {:.0f}/s, "
                                "32 connections",
-                               rate)
-                 : "HTTP escalations to the running broker, 64 connections",
+                               what, rate)
+                 : fmt::format("HTTP {} to the running broker, 64 connections", what),
         result);
     return;
   }

@@ -151,6 +151,9 @@ TEST_CASE("a case's history is read a page at a time, from the start or the late
     auto past = store->GetEvents("BL-1", 25, 10);
     REQUIRE(past.ok());
     CHECK(past->empty());
+    auto last_possible = store->GetEvents("BL-1", UINT64_MAX, 10);
+    REQUIRE(last_possible.ok());
+    CHECK(last_possible->empty());
   }
   SECTION("the latest, oldest first") {
     auto latest = store->GetLatestEvents("BL-1", 3);
