@@ -307,7 +307,8 @@ int Backup(const std::string& to, const std::string& url, const std::string& tok
 
 // `dlq list`: the dead letters as a table (or the API's JSON); `dlq replay`: each id again.
 int DeadLetters(const std::string& url, const std::string& token, const std::string& connector,
-                int limit, bool json, const std::vector<std::string>& replay_ids) {
+                int limit, const std::string& after, bool json,
+                const std::vector<std::string>& replay_ids) {
   auto client = BrokerClient("dlq", url, std::chrono::seconds(30));
   if (!client) return 2;
   const std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + token}};
@@ -329,6 +330,8 @@ int DeadLetters(const std::string& url, const std::string& token, const std::str
   std::string target = "/v1/dead-letters?limit=" + std::to_string(limit);
   if (!connector.empty())
     target += "&connector=" + boost::urls::encode(connector, boost::urls::unreserved_chars);
+  if (!after.empty())
+    target += "&cursor=" + boost::urls::encode(after, boost::urls::unreserved_chars);
   auto response = client->Request("GET", target, "", auth);
   if (response.status != 200) {
     PrintFailure("dlq list", response);
@@ -357,6 +360,8 @@ int DeadLetters(const std::string& url, const std::string& token, const std::str
                              letter.attempts(), FormatUtc(FromTimestamp(letter.dead_at())),
                              letter.last_error());
   }
+  if (!list.next_cursor().empty())
+    std::cout << "more: bridgeline dlq list --after " << list.next_cursor() << "\n";
   return 0;
 }
 
@@ -568,7 +573,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   tail->add_option("--max-events", tail_options.max_events, "Stop after this many events");
 
-  std::string dlq_url = "http://127.0.0.1:8080", dlq_token = tail_options.token, dlq_connector;
+  std::string dlq_url = "http://127.0.0.1:8080", dlq_token = tail_options.token, dlq_connector,
+              dlq_after;
   int dlq_limit = 50;
   bool dlq_json = false;
   std::vector<std::string> dlq_ids;
@@ -581,13 +587,14 @@ int main(int argc, char** argv) {
   dlq_list->add_option("--limit", dlq_limit, "At most this many (1-200)")
       ->check(CLI::Range(1, 200))
       ->capture_default_str();
+  dlq_list->add_option("--after", dlq_after, "Those after this id (the page before's last)");
   dlq_list->add_flag("--json", dlq_json, "The API's JSON instead of a table");
   auto* dlq_replay = dlq->add_subcommand("replay", "Deliver dead letters again");
   dlq_replay->add_option("ids", dlq_ids, "Dead letter ids (connector:sequence)")->required();
 
   CLI11_PARSE(app, argc, argv);
   if (*dlq) {
-    return DeadLetters(dlq_url, dlq_token, dlq_connector, dlq_limit, dlq_json,
+    return DeadLetters(dlq_url, dlq_token, dlq_connector, dlq_limit, dlq_after, dlq_json,
                        *dlq_replay ? dlq_ids : std::vector<std::string>{});
   }
   if (*tail) {

@@ -593,11 +593,13 @@ void Api::Inbound(const std::string& name, Request&& request, Respond respond) {
 }
 
 void Api::DeadLetters(const Query& query, const Respond& respond) {
-  std::string connector;
+  std::string connector, after;
   int limit = kDefaultPageSize;
   for (const auto& [key, value] : query) {
     if (key == "connector") {
       connector = value;
+    } else if (key == "cursor") {
+      after = value;
     } else if (key == "limit") {
       auto parsed = ParseLimit(value);
       if (!parsed.ok()) return respond(ProblemFor(parsed.status()));
@@ -606,9 +608,12 @@ void Api::DeadLetters(const Query& query, const Respond& respond) {
       return respond(ProblemFor(Status::InvalidArgument("is not a parameter here", key)));
     }
   }
-  auto letters = dispatcher_->DeadLetters(connector, static_cast<std::size_t>(limit));
+  // One more than the page tells whether another page follows.
+  auto letters = dispatcher_->DeadLetters(connector, static_cast<std::size_t>(limit) + 1, after);
   if (!letters.ok()) return respond(ProblemFor(letters.status()));
   v1::DeadLetterList list;
+  const bool more = letters->size() > static_cast<std::size_t>(limit);
+  if (more) letters->pop_back();
   for (auto& letter : *letters) {
     v1::DeadLetterView* view = list.add_dead_letters();
     view->set_id(letter.id);
@@ -620,6 +625,7 @@ void Api::DeadLetters(const Query& query, const Respond& respond) {
     *view->mutable_dead_at() = letter.item.dead_at();
     *view->mutable_event() = std::move(*letter.item.mutable_event());
   }
+  if (more) list.set_next_cursor(list.dead_letters(list.dead_letters_size() - 1).id());
   respond(Json(200, list));
 }
 

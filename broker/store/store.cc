@@ -593,16 +593,20 @@ Status Store::ForEachOutbox(const std::string& connector,
 }
 
 Status Store::ForEachDeadLetter(const std::string& connector,
-                                const std::function<bool(OutboxEntry&&)>& visit) {
+                                const std::function<bool(OutboxEntry&&)>& visit,
+                                const std::string& after) {
   std::shared_lock shared(reopen_mutex_);
-  return ForEachPending(kDeadLetters, connector, visit);
+  return ForEachPending(kDeadLetters, connector, visit, after);
 }
 
 Status Store::ForEachPending(int family, const std::string& connector,
-                             const std::function<bool(OutboxEntry&&)>& visit) {
+                             const std::function<bool(OutboxEntry&&)>& visit,
+                             const std::string& after) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Family(family)));
   std::string prefix = connector.empty() ? std::string() : connector + '\0';
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+  it->Seek(std::max(prefix, after));
+  if (it->Valid() && !after.empty() && it->key() == after) it->Next();
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
     OutboxEntry entry;
     entry.key = it->key().ToString();
     entry.connector = entry.key.substr(0, entry.key.find('\0'));

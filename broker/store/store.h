@@ -136,9 +136,11 @@ class Store {
   Status UpdateOutbox(const std::string& key, const bridgeline::v1::OutboxItem& item);
   // A delivery failed for good: it leaves the outbox for the dead letters, in one write.
   Status MoveToDeadLetters(const std::string& key, const bridgeline::v1::OutboxItem& item);
-  // Dead letters for `connector` in order (all connectors when empty), events filled in.
+  // Dead letters for `connector` in order (all connectors when empty), events filled in; with
+  // `after` (a dead letter's key), those after it.
   Status ForEachDeadLetter(const std::string& connector,
-                           const std::function<bool(OutboxEntry&&)>& visit);
+                           const std::function<bool(OutboxEntry&&)>& visit,
+                           const std::string& after = {});
   // Puts a dead letter back in the outbox with its attempts reset; NotFound when there is none.
   Result<OutboxEntry> ReplayDeadLetter(const std::string& key);
 
@@ -179,7 +181,8 @@ class Store {
   void ReadCounters();
   rocksdb::ColumnFamilyHandle* Family(int index) const { return families_[index]; }
   Status ForEachPending(int family, const std::string& connector,
-                        const std::function<bool(OutboxEntry&&)>& visit);
+                        const std::function<bool(OutboxEntry&&)>& visit,
+                        const std::string& after = {});
   Result<std::vector<bridgeline::v1::Event>> ReadEvents(const std::string& case_id,
                                                         const std::vector<std::string>& sequences);
 

@@ -512,20 +512,29 @@ Connector* Dispatcher::Find(const std::string& name) const {
 }
 
 Result<std::vector<DeadLetter>> Dispatcher::DeadLetters(const std::string& connector,
-                                                        std::size_t limit) const {
+                                                        std::size_t limit,
+                                                        const std::string& after) const {
+  std::string after_key;
+  if (!after.empty() && !DeadLetterKey(after, &after_key)) {
+    return Status::InvalidArgument("'" + after + "' is not a dead letter id (connector:sequence)",
+                                   "cursor");
+  }
   std::vector<DeadLetter> letters;
   Status status = Status::Ok();
-  BRIDGELINE_RETURN_IF_ERROR(store_->ForEachDeadLetter(connector, [&](store::OutboxEntry&& entry) {
-    if (letters.size() >= limit) return false;
-    DeadLetter letter;
-    letter.id = DeadLetterId(entry.key);
-    if (!letter.item.ParseFromString(entry.item_bytes)) {
-      status = Status::Internal("storage: cannot decode dead letter " + letter.id);
-      return false;
-    }
-    letters.push_back(std::move(letter));
-    return true;
-  }));
+  BRIDGELINE_RETURN_IF_ERROR(store_->ForEachDeadLetter(
+      connector,
+      [&](store::OutboxEntry&& entry) {
+        if (letters.size() >= limit) return false;
+        DeadLetter letter;
+        letter.id = DeadLetterId(entry.key);
+        if (!letter.item.ParseFromString(entry.item_bytes)) {
+          status = Status::Internal("storage: cannot decode dead letter " + letter.id);
+          return false;
+        }
+        letters.push_back(std::move(letter));
+        return true;
+      },
+      after_key));
   BRIDGELINE_RETURN_IF_ERROR(status);
   return letters;
 }

@@ -55,9 +55,10 @@ class Dispatcher {
   // The connector named `name`, for inbound requests; null when there is none.
   Connector* Find(const std::string& name) const;
 
-  // Dead letters of `connector` (all when empty), oldest first, at most `limit`.
-  Result<std::vector<DeadLetter>> DeadLetters(const std::string& connector,
-                                              std::size_t limit) const;
+  // Dead letters of `connector` (all when empty), oldest first, at most `limit`; with `after`
+  // (a dead letter's id), those after it. InvalidArgument when `after` is not an id.
+  Result<std::vector<DeadLetter>> DeadLetters(const std::string& connector, std::size_t limit,
+                                              const std::string& after = {}) const;
   // Puts dead letter `id` back in its connector's outbox, to be delivered after what waits.
   Status Replay(const std::string& id);
 

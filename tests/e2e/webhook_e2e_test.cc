@@ -281,6 +281,42 @@ TEST_CASE("a delivery the receiver refuses becomes a dead letter, and its replay
     CHECK(client.Request("GET", "/v1/dead-letters/" + first.id() + "/replay", {}, kOps).status ==
           405);
   }
+  SECTION("the list comes a page at a time, over the API and in bridgeline dlq") {
+    auto page = [&](const std::string& query) {
+      auto answer =
+          client.Request("GET", "/v1/dead-letters?connector=globex-hook&" + query, {}, kOps);
+      INFO(answer.body);
+      REQUIRE(answer.status == 200);
+      v1::DeadLetterList letters;
+      REQUIRE(ParseJson(answer.body, &letters));
+      return letters;
+    };
+    auto one = page("limit=1");
+    REQUIRE(one.dead_letters_size() == 1);
+    CHECK(one.dead_letters(0).id() == first.id());
+    CHECK(one.next_cursor() == first.id());
+    auto two = page("limit=1&cursor=" + one.next_cursor());
+    REQUIRE(two.dead_letters_size() == 1);
+    CHECK(two.dead_letters(0).id() == list.dead_letters(1).id());
+    CHECK(two.next_cursor().empty());  // the last page
+    CHECK(page("cursor=" + two.dead_letters(0).id()).dead_letters_size() == 0);
+    auto bad_cursor = client.Request("GET", "/v1/dead-letters?cursor=nonsense", {}, kOps);
+    CHECK(bad_cursor.status == 400);
+    CHECK(ProblemField(bad_cursor, "field") == "cursor");
+
+    const std::string cli =
+        "dlq --url http://127.0.0.1:" + std::to_string(broker.port()) + " --token demo-ops-token ";
+    auto [first_status, first_page] = RunBridgeline(cli + "list --limit 1");
+    INFO(first_page);
+    CHECK(first_status == 0);
+    CHECK_THAT(first_page, Catch::Contains(first.id()) &&
+                               Catch::Contains("more: bridgeline dlq list --after " + first.id()) &&
+                               !Catch::Contains(list.dead_letters(1).id()));
+    auto [next_status, next_page] = RunBridgeline(cli + "list --limit 1 --after " + first.id());
+    INFO(next_page);
+    CHECK(next_status == 0);
+    CHECK_THAT(next_page, Catch::Contains(list.dead_letters(1).id()) && !Catch::Contains("more:"));
+  }
   SECTION("bridgeline dlq lists them and replays them once the receiver accepts again") {
     const std::string cli =
         "dlq --url http://127.0.0.1:" + std::to_string(broker.port()) + " --token demo-ops-token ";
