@@ -10,6 +10,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 
 #include "broker/common/json.h"
 #include "broker/config/config.h"
@@ -38,16 +39,38 @@ constexpr std::size_t kMaxIdempotencyKey = 255;
 
 std::string Sha256Hex(std::string_view text) { return config::HashToken(text); }
 
-// A query's `limit`: a page size from 1 to kMaxPageSize.
-Result<int> ParseLimit(std::string_view value) {
-  int limit = 0;
-  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), limit);
-  if (error != std::errc() || end != value.data() + value.size() || limit < 1 ||
-      limit > kMaxPageSize) {
-    return Status::InvalidArgument(
-        "must be a whole number from 1 to " + std::to_string(kMaxPageSize), "limit");
+// What every listing takes: a page size and where the page starts (as given; each listing
+// reads its own kind of cursor).
+struct Paging {
+  int limit = kDefaultPageSize;
+  std::string cursor;
+};
+
+// Reads `limit` (1 to kMaxPageSize) and `cursor` from `query` and hands every other parameter
+// to `other`, which refuses those the listing does not take.
+Result<Paging> ParsePaging(
+    const std::vector<std::pair<std::string, std::string>>& query,
+    const std::function<Status(const std::string& key, const std::string& value)>& other) {
+  Paging paging;
+  for (const auto& [key, value] : query) {
+    if (key == "cursor") {
+      paging.cursor = value;
+    } else if (key == "limit") {
+      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), paging.limit);
+      if (error != std::errc() || end != value.data() + value.size() || paging.limit < 1 ||
+          paging.limit > kMaxPageSize) {
+        return Status::InvalidArgument(
+            "must be a whole number from 1 to " + std::to_string(kMaxPageSize), "limit");
+      }
+    } else {
+      BRIDGELINE_RETURN_IF_ERROR(other(key, value));
+    }
   }
-  return limit;
+  return paging;
+}
+
+Status UnknownParameter(const std::string& key, const std::string&) {
+  return Status::InvalidArgument("unknown query parameter", key);
 }
 
 // The routes metrics count requests by: case ids fold into {id}, so series stay few.
@@ -593,26 +616,19 @@ void Api::Inbound(const std::string& name, Request&& request, Respond respond) {
 }
 
 void Api::DeadLetters(const Query& query, const Respond& respond) {
-  std::string connector, after;
-  int limit = kDefaultPageSize;
-  for (const auto& [key, value] : query) {
-    if (key == "connector") {
-      connector = value;
-    } else if (key == "cursor") {
-      after = value;
-    } else if (key == "limit") {
-      auto parsed = ParseLimit(value);
-      if (!parsed.ok()) return respond(ProblemFor(parsed.status()));
-      limit = *parsed;
-    } else {
-      return respond(ProblemFor(Status::InvalidArgument("is not a parameter here", key)));
-    }
-  }
+  std::string connector;
+  auto paging = ParsePaging(query, [&](const std::string& key, const std::string& value) {
+    if (key != "connector") return UnknownParameter(key, value);
+    connector = value;
+    return Status::Ok();
+  });
+  if (!paging.ok()) return respond(ProblemFor(paging.status()));
+  const auto limit = static_cast<std::size_t>(paging->limit);
   // One more than the page tells whether another page follows.
-  auto letters = dispatcher_->DeadLetters(connector, static_cast<std::size_t>(limit) + 1, after);
+  auto letters = dispatcher_->DeadLetters(connector, limit + 1, paging->cursor);
   if (!letters.ok()) return respond(ProblemFor(letters.status()));
   v1::DeadLetterList list;
-  const bool more = letters->size() > static_cast<std::size_t>(limit);
+  const bool more = letters->size() > limit;
   if (more) letters->pop_back();
   for (auto& letter : *letters) {
     v1::DeadLetterView* view = list.add_dead_letters();
@@ -727,30 +743,23 @@ void Api::GetCase(const Caller& caller, const std::string& case_id, Respond resp
 
 void Api::ListEvents(const Caller& caller, const std::string& case_id, const Query& query,
                      Respond respond) {
-  std::uint64_t after = 0;
-  int limit = kDefaultPageSize;
-  for (const auto& [key, value] : query) {
-    if (key == "cursor") {
-      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), after);
-      if (error != std::errc() || end != value.data() + value.size()) {
-        return respond(
-            ProblemFor(Status::InvalidArgument("'" + value + "' is not a cursor", "cursor")));
-      }
-    } else if (key == "limit") {
-      auto parsed = ParseLimit(value);
-      if (!parsed.ok()) return respond(ProblemFor(parsed.status()));
-      limit = *parsed;
-    } else {
-      return respond(ProblemFor(Status::InvalidArgument("unknown query parameter", key)));
-    }
+  auto paging = ParsePaging(query, UnknownParameter);
+  if (!paging.ok()) return respond(ProblemFor(paging.status()));
+  std::uint64_t after = 0;  // the case version the page follows
+  const std::string& cursor = paging->cursor;
+  if (auto [end, error] = std::from_chars(cursor.data(), cursor.data() + cursor.size(), after);
+      !cursor.empty() && (error != std::errc() || end != cursor.data() + cursor.size())) {
+    return respond(
+        ProblemFor(Status::InvalidArgument("'" + cursor + "' is not a cursor", "cursor")));
   }
+  const auto limit = static_cast<std::size_t>(paging->limit);
   auto state = VisibleCase(caller, case_id);
   if (!state.ok()) return respond(ProblemFor(state.status()));
   // One more than the page tells whether another page follows.
-  auto events = store_->GetEvents(case_id, after, static_cast<std::size_t>(limit) + 1);
+  auto events = store_->GetEvents(case_id, after, limit + 1);
   if (!events.ok()) return respond(ProblemFor(events.status()));
   v1::EventList list;
-  const bool more = events->size() > static_cast<std::size_t>(limit);
+  const bool more = events->size() > limit;
   if (more) events->pop_back();
   const engine::ContractRules* contract = rules_->Contract(state->contract());
   for (auto& event : *events) {
@@ -767,36 +776,31 @@ void Api::ListCases(const Caller& caller, const Query& query, Respond respond) {
   std::string contract, owner;
   v1::CaseStatus status = v1::CASE_STATUS_UNSPECIFIED;
   v1::Priority priority = v1::PRIORITY_UNSPECIFIED;
-  std::uint64_t cursor = 0;
-  int limit = kDefaultPageSize;
-  for (const auto& [key, value] : query) {
+  auto paging = ParsePaging(query, [&](const std::string& key, const std::string& value) {
     if (key == "contract") {
       contract = value;
     } else if (key == "owner") {
       owner = value;
     } else if (key == "status") {
-      if (!v1::CaseStatus_Parse(value, &status) || status == v1::CASE_STATUS_UNSPECIFIED) {
-        return respond(
-            ProblemFor(Status::InvalidArgument("'" + value + "' is not a status", "status")));
-      }
+      if (!v1::CaseStatus_Parse(value, &status) || status == v1::CASE_STATUS_UNSPECIFIED)
+        return Status::InvalidArgument("'" + value + "' is not a status", "status");
     } else if (key == "priority") {
-      if (!v1::Priority_Parse(value, &priority) || priority == v1::PRIORITY_UNSPECIFIED) {
-        return respond(ProblemFor(
-            Status::InvalidArgument("'" + value + "' is not P1, P2, P3 or P4", "priority")));
-      }
-    } else if (key == "cursor") {
-      cursor = engine::Engine::CaseNumber(value);
-      if (cursor == 0)
-        return respond(
-            ProblemFor(Status::InvalidArgument("'" + value + "' is not a cursor", "cursor")));
-    } else if (key == "limit") {
-      auto parsed = ParseLimit(value);
-      if (!parsed.ok()) return respond(ProblemFor(parsed.status()));
-      limit = *parsed;
+      if (!v1::Priority_Parse(value, &priority) || priority == v1::PRIORITY_UNSPECIFIED)
+        return Status::InvalidArgument("'" + value + "' is not P1, P2, P3 or P4", "priority");
     } else {
-      return respond(ProblemFor(Status::InvalidArgument("unknown query parameter", key)));
+      return UnknownParameter(key, value);
     }
+    return Status::Ok();
+  });
+  if (!paging.ok()) return respond(ProblemFor(paging.status()));
+  // The case the page starts below (its id); 0: from the newest.
+  const std::uint64_t cursor =
+      paging->cursor.empty() ? 0 : engine::Engine::CaseNumber(paging->cursor);
+  if (!paging->cursor.empty() && cursor == 0) {
+    return respond(
+        ProblemFor(Status::InvalidArgument("'" + paging->cursor + "' is not a cursor", "cursor")));
   }
+  const int limit = paging->limit;
   v1::CaseList list;
   int scanned = 0;
   std::string last_seen;
