@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -264,20 +265,24 @@ TEST_CASE("a customer who keeps calling gets the same small answer; the history 
   AwaitForwarded(client, id);  // events 1 and 2: escalated, forwarded
 
   constexpr int kCalls = 129;  // events 3 to 131
-  std::size_t first_answer = 0;
+  std::string tenth_answer;
   HttpResponse last;
   for (int call = 1; call <= kCalls; ++call) {
     last = client.Request("POST", "/v1/escalations", Escalation("northwind-globex", "R-1"),
                           outsourcer);
     REQUIRE(last.status == 200);
     // Ten contacts are kept from the tenth call on: the answer grows no further.
-    if (call == 10) first_answer = last.body.size();
+    if (call == 10) tenth_answer = last.body;
   }
   auto answer = ViewOf(last);
   CHECK(answer.id() == id);
   CHECK(answer.repeat_contacts() == kCalls);
-  CHECK(answer.contacts_size() == 10);          // the escalation and the latest nine calls
-  CHECK(last.body.size() <= first_answer + 8);  // only counters' digits may add
+  CHECK(answer.contacts_size() == 10);  // the escalation and the latest nine calls
+  // Only numbers may differ: counters, and timestamps whose fraction JSON prints with 0, 3, 6
+  // or 9 digits. With them folded, the last answer is the tenth one to the byte.
+  const std::regex numbers("[0-9.]+");
+  CHECK(std::regex_replace(last.body, numbers, "0") ==
+        std::regex_replace(tenth_answer, numbers, "0"));
 
   SECTION("the case shows its latest hundred events and counts the earlier ones") {
     auto view = ViewOf(client.Request("GET", "/v1/escalations/" + id, {}, outsourcer));
