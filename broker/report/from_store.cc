@@ -21,7 +21,9 @@ Result<Range> ParseRange(const std::string& from, const std::string& to,
                          const std::vector<std::string>& contracts, const engine::Rules& rules,
                          TimeMs now) {
   Range range;
-  range.to = now;
+  // The range is half-open: an event stamped in this very millisecond (an acknowledgement
+  // answered just before the report was asked for) must fall before `to`.
+  range.to = now + 1;
   if (!to.empty() && !ParseUtc(to, &range.to)) {
     return Status::InvalidArgument("must be a time in RFC 3339, such as 2026-11-02T00:00:00Z",
                                    "to");

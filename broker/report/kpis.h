@@ -102,8 +102,9 @@ Result<bridgeline::v1::KpiReport> ReportFromStore(store::Store& store,
                                                   std::shared_ptr<const engine::Rules> rules,
                                                   const Range& range);
 
-// Reads `from`, `to` (RFC 3339) and contract names into a range; `to` defaults to `now`,
-// `from` to 30 days before `to`. The Status names the parameter at fault.
+// Reads `from`, `to` (RFC 3339) and contract names into a range; `to` defaults to just after
+// `now`, so that everything that has happened is in, and `from` to 30 days before `to`. The
+// Status names the parameter at fault.
 Result<Range> ParseRange(const std::string& from, const std::string& to,
                          const std::vector<std::string>& contracts, const engine::Rules& rules,
                          TimeMs now);

@@ -152,6 +152,7 @@ TEST_CASE("ops read KPIs from the running broker, online and offline", "[e2e][re
       CHECK(report.source() == "store");
       CHECK(report.cases_escalated() == 3);
       REQUIRE(report.time_to_acknowledge_size() >= 1);
+      INFO(answer.body);
       CHECK(report.time_to_acknowledge(0).count() == 1);
 
       auto csv =

@@ -252,3 +252,24 @@ TEST_CASE("percentiles are nearest rank", "[report]") {
   std::vector<std::int64_t> none;
   CHECK(bridgeline::report::Percentile(none, 0.5) == 0);
 }
+
+TEST_CASE("a report up to now counts what happened in this very millisecond", "[report]") {
+  History history;
+  std::string id = history.Escalate("2026-03-02T10:00:00Z", "T-A", "C-1", v1::SEV3);
+  history.ByClient("2026-03-02T10:10:00Z", id, v1::EventType::acknowledge);
+  auto rules = TestRules();
+  auto acknowledged = [&](const std::string& to) {
+    auto range = bridgeline::report::ParseRange("2026-03-02T00:00:00Z", to, {}, *rules,
+                                                At("2026-03-02T10:10:00Z"));
+    REQUIRE(range.ok());
+    bridgeline::report::KpiBuilder builder(rules, *range);
+    for (const auto& event : history.log()) builder.Add(event);
+    const v1::KpiReport report = builder.Finish();
+    return Stats(report.time_to_acknowledge(), v1::PRIORITY_UNSPECIFIED)->count();
+  };
+  SECTION("with no `to`, the acknowledgement stamped now is in") { CHECK(acknowledged("") == 1); }
+  SECTION("a `to` given is where the range ends, itself left out") {
+    CHECK(acknowledged("2026-03-02T10:10:00Z") == 0);
+    CHECK(acknowledged("2026-03-02T10:10:00.001Z") == 1);
+  }
+}
