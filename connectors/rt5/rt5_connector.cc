@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_set>
 
 #include "broker/common/encoding.h"
 #include "broker/common/json.h"
@@ -149,8 +150,8 @@ class Rt5Connector : public Connector {
       : name_(std::move(name)),
         settings_(std::move(settings)),
         base_(endpoint.target == "/" ? std::string(kRest) : endpoint.target + kRest),
-        pool_(endpoint.host, endpoint.port,
-              std::chrono::milliseconds(DurationMsOr(settings_.timeout(), kDefaultTimeoutMs))),
+        timeout_(DurationMsOr(settings_.timeout(), kDefaultTimeoutMs)),
+        pool_(endpoint.host, endpoint.port, timeout_),
         auth_("Basic " + Base64Encode(settings_.username() + ":" + password)) {
     if (base_.size() > 1 && base_[0] == '/' && base_[1] == '/') base_.erase(0, 1);
   }
@@ -260,12 +261,39 @@ class Rt5Connector : public Connector {
     return DeliveryResult::Delivered();
   }
 
+  // A creation the previous run sent just before it stopped may still be under way at RT: a
+  // search now would miss its ticket and a second would be made. RT has the call deadline to
+  // finish it, so lookups in the first `timeout` after start-up wait that long. False when the
+  // connector is stopped first.
+  bool AwaitEarlierRequests() {
+    const auto settled = started_ + timeout_;
+    std::unique_lock lock(mutex_);
+    if (std::chrono::steady_clock::now() >= settled) return true;
+    if (!announced_wait_) {
+      announced_wait_ = true;
+      spdlog::info(
+          "connector {}: deliveries that may have reached RT before the restart are looked up "
+          "once RT has had {} ms to finish what was in flight",
+          name_, timeout_.count());
+    }
+    return !stop_wake_.wait_until(lock, settled, [&] { return stopping_; });
+  }
+
   DeliveryResult CreateTicket(const v1::OutboxItem& item) {
     const v1::Case& state = item.case_state();
     std::string ticket;
     // A ticket may exist from an attempt whose answer was lost (a retry, or an item that was
     // in delivery when the broker stopped): find it rather than make two.
+    bool tried_here;
+    {
+      std::lock_guard lock(mutex_);
+      tried_here = !tried_here_.insert(state.id()).second;
+    }
     if (item.maybe_delivered()) {
+      // Attempts of this run ended with an answer or the deadline: only an earlier run's may
+      // still be under way.
+      if (!tried_here && !AwaitEarlierRequests())
+        return DeliveryResult::Retry("stopping before the lookup");
       if (DeliveryResult lookup = FindTicket(state.id(), &ticket);
           lookup.kind != DeliveryResult::Kind::kDelivered) {
         return lookup;
@@ -333,6 +361,7 @@ class Rt5Connector : public Connector {
   void Remember(const std::string& case_id, const std::string& ticket) {
     std::lock_guard lock(mutex_);
     tickets_[case_id] = ticket;
+    tried_here_.erase(case_id);
   }
 
   template <typename Message>
@@ -536,13 +565,17 @@ class Rt5Connector : public Connector {
   const std::string name_;
   const Rt5Settings settings_;
   std::string base_;
+  const std::chrono::milliseconds timeout_;  // each REST call's deadline
   http::HttpClientPool pool_;
   const std::string auth_;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
   std::mutex mutex_;
   std::map<std::string, std::string> tickets_;  // case id -> ticket id, made or found here
+  std::unordered_set<std::string> tried_here_;  // cases whose creation this run has tried
   std::condition_variable stop_wake_;
   bool stopping_ = false;
+  bool announced_wait_ = false;
   Inbox* inbox_ = nullptr;
   // The cursor as last stored; only the poller thread touches it.
   std::optional<Rt5Cursor> saved_cursor_;

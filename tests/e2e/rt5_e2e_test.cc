@@ -83,6 +83,7 @@ std::string RtConfig(const std::string& dir, unsigned short rt_port) {
       "      queue: Escalations\n      queue_by_owner: { globex-payments-l2: Payments }\n"
       "      custom_fields: { \"Tier-1 ticket\": tier1_ticket_id }\n"
       "      poll_interval: 300ms\n"
+      "      timeout: 10s\n"
       "    delivery: { concurrency: 4, first_backoff: 100ms, max_backoff: 1s,"
       " breaker: { failures: 5, open_for: 1s } }\n";
   return BrokerProcess::ConfigVariant(BrokerProcess::ExampleConfig(), dir,
