@@ -282,13 +282,13 @@ class Rt5Connector : public Connector {
   DeliveryResult CreateTicket(const v1::OutboxItem& item) {
     const v1::Case& state = item.case_state();
     std::string ticket;
-    // A ticket may exist from an attempt whose answer was lost (a retry, or an item that was
-    // in delivery when the broker stopped): find it rather than make two.
     bool tried_here;
     {
       std::lock_guard lock(mutex_);
       tried_here = !tried_here_.insert(state.id()).second;
     }
+    // A ticket may exist from an attempt whose answer was lost (a retry, or an item that was
+    // in delivery when the broker stopped): find it rather than make two.
     if (item.maybe_delivered()) {
       // Attempts of this run ended with an answer or the deadline: only an earlier run's may
       // still be under way.
