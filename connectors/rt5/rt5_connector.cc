@@ -282,10 +282,17 @@ class Rt5Connector : public Connector {
   DeliveryResult CreateTicket(const v1::OutboxItem& item) {
     const v1::Case& state = item.case_state();
     std::string ticket;
-    bool tried_here;
+    // Only the first `timeout` after start-up holds lookups back, so only then does it matter
+    // which cases this run has tried; after that the set is let go rather than kept growing
+    // with every creation that failed for good.
+    bool tried_here = true;
     {
       std::lock_guard lock(mutex_);
-      tried_here = !tried_here_.insert(state.id()).second;
+      if (std::chrono::steady_clock::now() < started_ + timeout_) {
+        tried_here = !tried_here_.insert(state.id()).second;
+      } else if (!tried_here_.empty()) {
+        std::unordered_set<std::string>().swap(tried_here_);
+      }
     }
     // A ticket may exist from an attempt whose answer was lost (a retry, or an item that was
     // in delivery when the broker stopped): find it rather than make two.
@@ -340,6 +347,10 @@ class Rt5Connector : public Connector {
     const auto& refs = item.case_state().remote_refs();
     if (auto ref = refs.find(name_); ref != refs.end() && !ref->second.empty()) {
       *ticket = ref->second;
+      // The case carries its ticket from here on (its later items are later snapshots), so
+      // this process need not remember it: the map stays as small as the cases in between.
+      std::lock_guard lock(mutex_);
+      tickets_.erase(item.event().case_id());
       return DeliveryResult::Delivered();
     }
     {
@@ -571,8 +582,10 @@ class Rt5Connector : public Connector {
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 
   std::mutex mutex_;
-  std::map<std::string, std::string> tickets_;  // case id -> ticket id, made or found here
-  std::unordered_set<std::string> tried_here_;  // cases whose creation this run has tried
+  // Case id -> ticket id, made or found here, until the case's own state names its ticket.
+  std::map<std::string, std::string> tickets_;
+  // Cases whose creation this run has tried, in its first `timeout` only.
+  std::unordered_set<std::string> tried_here_;
   std::condition_variable stop_wake_;
   bool stopping_ = false;
   bool announced_wait_ = false;
