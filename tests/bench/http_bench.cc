@@ -232,6 +232,13 @@ std::function<std::string(std::uint64_t)> RepeatContacts(const std::string& run)
   return [escalation](std::uint64_t) { return escalation(0); };
 }
 
+// A request with no work behind it (a liveness probe): what the HTTP layer alone answers.
+std::function<std::string(std::uint64_t)> Probes(const std::string& target) {
+  return [request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"](std::uint64_t) {
+    return request;
+  };
+}
+
 // One new alert each: distinct labels make a distinct alert in Alertmanager.
 std::function<std::string(std::uint64_t)> Alerts(const std::string& run) {
   return [run](std::uint64_t i) {
@@ -347,6 +354,28 @@ void HttpBenchmarks(unsigned short running_port, double rate, bool repeat_contac
     auto repeats =
         LoadGenerator(broker.port(), 32, std::nullopt, kDuration, RepeatContacts("repeat")).Run();
     Row("HTTP repeat contacts on one open case, 32 connections, as fast as answered", repeats);
+    auto probes =
+        LoadGenerator(broker.port(), 32, std::nullopt, kDuration, Probes("/healthz")).Run();
+    Row("HTTP floor: GET /healthz (nothing behind it), 32 connections, as fast as answered",
+        probes);
+  }
+  {
+    // Where the cost is: each escalation to the example's contract is also delivered to the
+    // client's desk, and that delivery is recorded (`forwarded`) in a second synced commit.
+    // The same load on a contract with no connector measures intake alone. The targets above
+    // are for the example's contract; this row only tells the two parts apart.
+    const std::string intake_dir = dir + "/intake-only";
+    std::filesystem::create_directories(intake_dir);
+    const std::string intake_config = BrokerProcess::ConfigVariant(
+        config, intake_dir, {{"connectors: [globex-desk]", "connectors: []"}});
+    BrokerProcess broker(intake_config, intake_dir + "/data");
+    LoadGenerator(broker.port(), 8, std::nullopt, std::chrono::seconds(1), Escalations("warm"))
+        .Run();
+    auto intake =
+        LoadGenerator(broker.port(), 32, std::nullopt, kDuration, Escalations("intake")).Run();
+    Row("HTTP escalations to a contract with no connector (intake alone, nothing forwarded), 32 "
+        "connections",
+        intake);
   }
   if (::access(Alertmanager::kBinary, X_OK) != 0) {
     std::cout << "| Alertmanager | not installed (scripts/install-deps.sh --bench installs it) |\n";
@@ -360,6 +389,9 @@ void HttpBenchmarks(unsigned short running_port, double rate, bool repeat_contac
   auto peer_steady =
       LoadGenerator(alertmanager.port(), 32, 5000.0, kDuration, Alerts("open5k")).Run();
   Row("Alertmanager new alerts, open loop at 5,000/s, 32 connections", peer_steady);
+  auto peer_probes =
+      LoadGenerator(alertmanager.port(), 32, std::nullopt, kDuration, Probes("/-/healthy")).Run();
+  Row("Alertmanager floor: GET /-/healthy, 32 connections, as fast as answered", peer_probes);
   std::cout << fmt::format("| Bridgeline / Alertmanager, best sustained rate | {:.2f} |\n",
                            bridgeline_rate / std::max(1.0, peer.Rate()));
   std::filesystem::remove_all(dir);
