@@ -7,8 +7,8 @@ Result<bridgeline::v1::KpiReport> ReportFromStore(store::Store& store,
                                                   std::shared_ptr<const engine::Rules> rules,
                                                   const Range& range) {
   KpiBuilder builder(std::move(rules), range);
-  Status read = store.ForEachLogEntry(0, [&builder](const bridgeline::v1::Event& event) {
-    builder.Add(event);
+  Status read = store.ForEachLogEntry(0, [&builder](bridgeline::v1::Event& event) {
+    builder.Consume(&event);
     return true;
   });
   if (!read.ok()) return read;

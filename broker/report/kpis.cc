@@ -43,6 +43,21 @@ void AddStats(const std::map<int, std::vector<std::int64_t>>& samples,
   }
 }
 
+// Keeps of a case what the report and ApplyEvent read (status, owner, route, priority, clocks,
+// times), so that following a long log holds a small record per open case.
+void DropText(v1::Case* state) {
+  state->clear_tier1_ticket_id();
+  state->clear_customer();
+  state->clear_category();
+  state->clear_product();
+  state->clear_region();
+  state->clear_subject();
+  state->clear_description();
+  state->clear_contacts();
+  state->clear_exception_reason();
+  state->clear_remote_refs();
+}
+
 }  // namespace
 
 std::int64_t Percentile(std::vector<std::int64_t>& values, double share) {
@@ -82,12 +97,18 @@ void KpiBuilder::Add(const v1::Event& event) {
   }
 }
 
+void KpiBuilder::Consume(v1::Event* event) {
+  if (event->has_created()) DropText(event->mutable_created());
+  Add(*event);
+}
+
 void KpiBuilder::Follow(Tracked& tracked, const v1::Event& event) {
   // A warning or a comment moves nothing the report counts: no need to replay it.
   if (event.type() == v1::EventType::clock_warning || event.type() == v1::EventType::comment)
     return;
   if (!tracked.in_cohort) {
     engine::ApplyEvent(*tracked.rules, event, &tracked.state);
+    DropText(&tracked.state);
     return;
   }
   v1::Case& state = tracked.state;
@@ -127,6 +148,7 @@ void KpiBuilder::Follow(Tracked& tracked, const v1::Event& event) {
     to_resolve_[state.priority()].push_back(since_escalation);
   }
   EndedRuns(before, state);
+  DropText(&state);
 }
 
 // A run of a clock ends when the clock stops or starts over; whether it breached is decided by

@@ -38,6 +38,9 @@ class KpiBuilder {
   // One event of the log; events must come in log order. Events at or after `to`, and of
   // contracts outside the range or unknown to the rules, are passed over.
   void Add(const bridgeline::v1::Event& event);
+  // The same, for a caller done with `event`: a case's text (customer, subject, description...)
+  // is dropped from it first rather than copied, since no figure reads it.
+  void Consume(bridgeline::v1::Event* event);
 
   // The figures as of `to`.
   bridgeline::v1::KpiReport Finish() const;

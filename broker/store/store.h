@@ -123,9 +123,10 @@ class Store {
   // Cases newest first, starting below case number `before` (0: from the newest).
   Status ForEachCaseNewestFirst(std::uint64_t before,
                                 const std::function<bool(const bridgeline::v1::Case&)>& visit);
-  // Log entries with sequence > `after`, in order, until `visit` returns false.
+  // Log entries with sequence > `after`, in order, until `visit` returns false. The event is
+  // the visitor's to change (or move from) until it returns; the next entry replaces it.
   Status ForEachLogEntry(std::uint64_t after,
-                         const std::function<bool(const bridgeline::v1::Event&)>& visit);
+                         const std::function<bool(bridgeline::v1::Event&)>& visit);
 
   // Pending deliveries for `connector` in order (all connectors when empty).
   Status ForEachOutbox(const std::string& connector,
