@@ -232,6 +232,7 @@ void StoreBenchmarks() {
     const auto report_start = Clock::now();
     auto range =
         report::ParseRange("", "", {}, *ExampleRules(), kFirstAt + kCases * kApart + kHourMs);
+    if (!range.ok()) throw std::runtime_error(range.status().ToString());
     auto kpis = report::ReportFromStore(**store, ExampleRules(), *range);
     std::cout << fmt::format(
         "| KPI report over the log of the above ({} cases escalated, every one open) | {:.2f} s "
