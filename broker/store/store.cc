@@ -57,9 +57,13 @@ Status FromRocks(const rocksdb::Status& status, const std::string& what) {
   return Status::Internal("storage: " + what + ": " + status.ToString());
 }
 
+// Parses in place, so a value read from an iterator needs no copy first.
 template <typename Message>
-Status Parse(const std::string& bytes, Message* message, const std::string& what) {
-  if (!message->ParseFromString(bytes)) return Status::Internal("storage: cannot decode " + what);
+Status Parse(std::string_view bytes, Message* message, const std::string& what) {
+  if (bytes.size() > static_cast<std::size_t>(INT_MAX) ||
+      !message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Status::Internal("storage: cannot decode " + what);
+  }
   return Status::Ok();
 }
 
@@ -570,7 +574,7 @@ Status Store::ForEachCaseNewestFirst(std::uint64_t before,
   }
   for (; it->Valid(); it->Prev()) {
     v1::Case state;
-    BRIDGELINE_RETURN_IF_ERROR(Parse(it->value().ToString(), &state, "a case"));
+    BRIDGELINE_RETURN_IF_ERROR(Parse(it->value().ToStringView(), &state, "a case"));
     if (!visit(state)) break;
   }
   return FromRocks(it->status(), "listing cases");
@@ -590,11 +594,7 @@ Status Store::ForEachLogEntry(std::uint64_t after, const std::function<bool(v1::
       in_arena = 1;
     }
     auto* event = google::protobuf::Arena::CreateMessage<v1::Event>(&arena);
-    const rocksdb::Slice bytes = it->value();
-    if (bytes.size() > static_cast<std::size_t>(INT_MAX) ||
-        !event->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-      return Status::Internal("storage: cannot decode a log entry");
-    }
+    BRIDGELINE_RETURN_IF_ERROR(Parse(it->value().ToStringView(), event, "a log entry"));
     if (!visit(*event)) break;
   }
   return FromRocks(it->status(), "reading the log");
@@ -625,7 +625,7 @@ Status Store::ForEachPending(int family, const std::string& connector,
     entry.key = it->key().ToString();
     entry.connector = entry.key.substr(0, entry.key.find('\0'));
     v1::OutboxItem item;
-    BRIDGELINE_RETURN_IF_ERROR(Parse(it->value().ToString(), &item, "an outbox item"));
+    BRIDGELINE_RETURN_IF_ERROR(Parse(it->value().ToStringView(), &item, "an outbox item"));
     entry.case_id = item.case_state().id();
     entry.enqueued_at = FromTimestamp(item.enqueued_at());
     std::string event;
