@@ -266,9 +266,8 @@ class Rt5Connector : public Connector {
   // finish it, so lookups in the first `timeout` after start-up wait that long. False when the
   // connector is stopped first.
   bool AwaitEarlierRequests() {
-    const auto settled = started_ + timeout_;
     std::unique_lock lock(mutex_);
-    if (std::chrono::steady_clock::now() >= settled) return true;
+    if (std::chrono::steady_clock::now() >= settled_) return true;
     if (!announced_wait_) {
       announced_wait_ = true;
       spdlog::info(
@@ -276,7 +275,7 @@ class Rt5Connector : public Connector {
           "once RT has had {} ms to finish what was in flight",
           name_, timeout_.count());
     }
-    return !stop_wake_.wait_until(lock, settled, [&] { return stopping_; });
+    return !stop_wake_.wait_until(lock, settled_, [&] { return stopping_; });
   }
 
   DeliveryResult CreateTicket(const v1::OutboxItem& item) {
@@ -288,7 +287,7 @@ class Rt5Connector : public Connector {
     bool tried_here = true;
     {
       std::lock_guard lock(mutex_);
-      if (std::chrono::steady_clock::now() < started_ + timeout_) {
+      if (std::chrono::steady_clock::now() < settled_) {
         tried_here = !tried_here_.insert(state.id()).second;
       } else if (!tried_here_.empty()) {
         std::unordered_set<std::string>().swap(tried_here_);
@@ -579,7 +578,9 @@ class Rt5Connector : public Connector {
   const std::chrono::milliseconds timeout_;  // each REST call's deadline
   http::HttpClientPool pool_;
   const std::string auth_;
-  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  // Start-up plus `timeout_`: by then RT has finished or dropped what an earlier run sent.
+  const std::chrono::steady_clock::time_point settled_ =
+      std::chrono::steady_clock::now() + timeout_;
 
   std::mutex mutex_;
   // Case id -> ticket id, made or found here, until the case's own state names its ticket.
