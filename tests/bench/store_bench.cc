@@ -234,10 +234,11 @@ void StoreBenchmarks() {
         report::ParseRange("", "", {}, *ExampleRules(), kFirstAt + kCases * kApart + kHourMs);
     if (!range.ok()) throw std::runtime_error(range.status().ToString());
     auto kpis = report::ReportFromStore(**store, ExampleRules(), *range);
+    if (!kpis.ok()) throw std::runtime_error(kpis.status().ToString());
     std::cout << fmt::format(
         "| KPI report over the log of the above ({} cases escalated, every one open) | {:.2f} s "
         "|\n",
-        kpis.ok() ? kpis->cases_escalated() : 0,
+        kpis->cases_escalated(),
         std::chrono::duration<double>(Clock::now() - report_start).count());
     store->reset();
   }
