@@ -4,7 +4,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?=
 CONFIG ?= config/example.yaml
 
-.PHONY: all deps test-deps bench-deps build run test test-fast bench crash-test fuzz test-sanitize format clean
+.PHONY: all deps test-deps bench-deps build run test test-fast bench crash-test fuzz test-sanitize format check-format clean
 
 all: build
 
@@ -25,10 +25,11 @@ run: build
 	@mkdir -p var
 	$(BUILD_DIR)/broker/bridgeline serve --config $(CONFIG)
 
-# Every test, slow suites included, then a short fuzzing run of request decoding.
+# Every test, slow suites included, a short fuzzing run of request decoding, and the style.
 test: test-deps build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 	scripts/fuzz.sh 30
+	scripts/check-format.sh
 
 # Only the fast suites: what a developer runs between edits.
 test-fast: build
@@ -54,6 +55,10 @@ test-sanitize: test-deps
 
 format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')
+
+# Fails, naming the files, when one is not as `make format` would leave it.
+check-format: test-deps
+	@scripts/check-format.sh
 
 clean:
 	rm -rf $(BUILD_DIR)

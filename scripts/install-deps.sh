@@ -14,7 +14,7 @@ build_packages=(
   libre2-dev libhowardhinnant-date-dev libssl-dev libjemalloc-dev
 )
 # Request Tracker 5 (SQLite, standalone server) for the rt5 connector's integration test.
-test_packages=(tmux python3 openssl clang libclang-rt-14-dev chromium prometheus
+test_packages=(tmux python3 openssl clang clang-format libclang-rt-14-dev chromium prometheus
   request-tracker5 rt5-db-sqlite rt5-standalone)
 bench_packages=(prometheus-alertmanager)
 

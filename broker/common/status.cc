@@ -4,16 +4,26 @@ namespace bridgeline {
 
 const char* Status::CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kInvalidArgument: return "INVALID_ARGUMENT";
-    case Code::kNotFound: return "NOT_FOUND";
-    case Code::kFailedPrecondition: return "FAILED_PRECONDITION";
-    case Code::kPermissionDenied: return "PERMISSION_DENIED";
-    case Code::kUnauthenticated: return "UNAUTHENTICATED";
-    case Code::kAlreadyExists: return "ALREADY_EXISTS";
-    case Code::kUnavailable: return "UNAVAILABLE";
-    case Code::kResourceExhausted: return "RESOURCE_EXHAUSTED";
-    case Code::kInternal: return "INTERNAL";
+    case Code::kOk:
+      return "OK";
+    case Code::kInvalidArgument:
+      return "INVALID_ARGUMENT";
+    case Code::kNotFound:
+      return "NOT_FOUND";
+    case Code::kFailedPrecondition:
+      return "FAILED_PRECONDITION";
+    case Code::kPermissionDenied:
+      return "PERMISSION_DENIED";
+    case Code::kUnauthenticated:
+      return "UNAUTHENTICATED";
+    case Code::kAlreadyExists:
+      return "ALREADY_EXISTS";
+    case Code::kUnavailable:
+      return "UNAVAILABLE";
+    case Code::kResourceExhausted:
+      return "RESOURCE_EXHAUSTED";
+    case Code::kInternal:
+      return "INTERNAL";
   }
   return "UNKNOWN";
 }

@@ -32,7 +32,9 @@ class Status {
   static Status InvalidArgument(std::string message, std::string field = {}) {
     return Status(Code::kInvalidArgument, std::move(message), std::move(field));
   }
-  static Status NotFound(std::string message) { return Status(Code::kNotFound, std::move(message)); }
+  static Status NotFound(std::string message) {
+    return Status(Code::kNotFound, std::move(message));
+  }
   static Status FailedPrecondition(std::string message) {
     return Status(Code::kFailedPrecondition, std::move(message));
   }
@@ -51,7 +53,9 @@ class Status {
   static Status ResourceExhausted(std::string message) {
     return Status(Code::kResourceExhausted, std::move(message));
   }
-  static Status Internal(std::string message) { return Status(Code::kInternal, std::move(message)); }
+  static Status Internal(std::string message) {
+    return Status(Code::kInternal, std::move(message));
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -96,8 +100,8 @@ class [[nodiscard]] Result {
 }  // namespace bridgeline
 
 // Returns early from the enclosing function when `expr` (a Status) is not OK.
-#define BRIDGELINE_RETURN_IF_ERROR(expr)       \
-  do {                                         \
-    ::bridgeline::Status _status = (expr);     \
-    if (!_status.ok()) return _status;         \
+#define BRIDGELINE_RETURN_IF_ERROR(expr)   \
+  do {                                     \
+    ::bridgeline::Status _status = (expr); \
+    if (!_status.ok()) return _status;     \
   } while (false)

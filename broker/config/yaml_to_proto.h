@@ -2,15 +2,15 @@
 // Internal to the config module.
 #pragma once
 
+#include <google/protobuf/message.h>
+#include <yaml-cpp/yaml.h>
+
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <google/protobuf/message.h>
-#include <yaml-cpp/yaml.h>
 
 #include "broker/config/config.h"
 

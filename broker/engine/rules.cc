@@ -17,7 +17,8 @@ Result<std::vector<std::unique_ptr<RE2>>> CompilePatterns(
   std::vector<std::unique_ptr<RE2>> patterns;
   for (const auto& text : texts) {
     auto pattern = std::make_unique<RE2>(text, RE2::Quiet);
-    if (!pattern->ok()) return Status::InvalidArgument("pattern '" + text + "': " + pattern->error());
+    if (!pattern->ok())
+      return Status::InvalidArgument("pattern '" + text + "': " + pattern->error());
     patterns.push_back(std::move(pattern));
   }
   return patterns;
@@ -25,7 +26,8 @@ Result<std::vector<std::unique_ptr<RE2>>> CompilePatterns(
 
 bool AnyPatternMatches(const std::vector<std::unique_ptr<RE2>>& patterns, const CaseFacts& facts) {
   for (const auto& pattern : patterns) {
-    if (RE2::PartialMatch(facts.subject, *pattern) || RE2::PartialMatch(facts.description, *pattern)) {
+    if (RE2::PartialMatch(facts.subject, *pattern) ||
+        RE2::PartialMatch(facts.description, *pattern)) {
       return true;
     }
   }
@@ -45,9 +47,8 @@ const v1::Route& ContractRules::Route(const CaseFacts& facts) const {
     if (match.product_size() && !Contains(match.product(), facts.product)) continue;
     if (match.customer_tier_size() && !Contains(match.customer_tier(), facts.tier)) continue;
     if (match.region_size() && !Contains(match.region(), facts.region)) continue;
-    if (match.severity_size() &&
-        std::find(match.severity().begin(), match.severity().end(), facts.severity) ==
-            match.severity().end()) {
+    if (match.severity_size() && std::find(match.severity().begin(), match.severity().end(),
+                                           facts.severity) == match.severity().end()) {
       continue;
     }
     if (!compiled.patterns.empty() && !AnyPatternMatches(compiled.patterns, facts)) continue;
@@ -69,7 +70,8 @@ v1::Priority ContractRules::RaiseByRules(const CaseFacts& facts, v1::Priority cu
   for (const auto& compiled : priority_rules_) {
     const auto& rule = *compiled.rule;
     if (rule.on_breach() && !facts.on_breach) continue;
-    if (rule.repeat_contacts_at_least() && facts.repeat_contacts < rule.repeat_contacts_at_least()) {
+    if (rule.repeat_contacts_at_least() &&
+        facts.repeat_contacts < rule.repeat_contacts_at_least()) {
       continue;
     }
     if (rule.customer_tier_size() && !Contains(rule.customer_tier(), facts.tier)) continue;
@@ -106,7 +108,8 @@ Result<std::shared_ptr<const Rules>> Rules::Compile(const v1::BrokerConfig& conf
     const std::string where = "contract '" + contract_config.name() + "'";
     auto calendar_config = calendars.find(contract_config.calendar());
     if (calendar_config == calendars.end()) {
-      return Status::InvalidArgument(where + ": calendar '" + contract_config.calendar() + "' is not defined");
+      return Status::InvalidArgument(where + ": calendar '" + contract_config.calendar() +
+                                     "' is not defined");
     }
     auto calendar = Calendar::Make(*calendar_config->second);
     if (!calendar.ok()) return Status::InvalidArgument(where + ": " + calendar.status().message());
@@ -114,13 +117,15 @@ Result<std::shared_ptr<const Rules>> Rules::Compile(const v1::BrokerConfig& conf
 
     for (const auto& route : contract->config_.routes()) {
       auto patterns = CompilePatterns(route.match().text());
-      if (!patterns.ok()) return Status::InvalidArgument(where + ": " + patterns.status().message());
+      if (!patterns.ok())
+        return Status::InvalidArgument(where + ": " + patterns.status().message());
       contract->routes_.push_back({&route, std::move(*patterns)});
     }
     if (contract->routes_.empty()) return Status::InvalidArgument(where + " has no route");
     for (const auto& rule : contract->config_.priority_rules()) {
       auto patterns = CompilePatterns(rule.text());
-      if (!patterns.ok()) return Status::InvalidArgument(where + ": " + patterns.status().message());
+      if (!patterns.ok())
+        return Status::InvalidArgument(where + ": " + patterns.status().message());
       contract->priority_rules_.push_back({&rule, std::move(*patterns)});
     }
     for (const auto& row : contract_config.priority_matrix()) {

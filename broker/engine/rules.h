@@ -2,6 +2,8 @@
 // their RE2 patterns, the priority matrix and rules, SLA targets and the escalation ladder.
 #pragma once
 
+#include <re2/re2.h>
+
 #include <array>
 #include <map>
 #include <memory>
@@ -9,8 +11,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <re2/re2.h>
 
 #include "bridgeline/v1/case.pb.h"
 #include "bridgeline/v1/config.pb.h"

@@ -13,7 +13,9 @@ using T = v1::EventType;
 
 namespace {
 
-TimeMs DueMs(const v1::Clock& clock) { return clock.due_at().seconds() * 1000 + clock.due_at().nanos() / 1000000; }
+TimeMs DueMs(const v1::Clock& clock) {
+  return clock.due_at().seconds() * 1000 + clock.due_at().nanos() / 1000000;
+}
 
 std::string Forwarded(Engine& engine, v1::Severity severity = v1::SEV2) {
   auto created = engine.Escalate(Escalation("acme", "T-1", "C-1", severity), Outsourcer(), kStart);
@@ -24,15 +26,18 @@ std::string Forwarded(Engine& engine, v1::Severity severity = v1::SEV2) {
 
 std::vector<v1::Event> EventsOf(const std::vector<Outcome>& outcomes) {
   std::vector<v1::Event> events;
-  for (const auto& outcome : outcomes) events.insert(events.end(), outcome.events.begin(), outcome.events.end());
+  for (const auto& outcome : outcomes)
+    events.insert(events.end(), outcome.events.begin(), outcome.events.end());
   return events;
 }
 
 }  // namespace
 
-TEST_CASE("each clock binds its side and starts, pauses and stops as the design says", "[engine][clocks]") {
+TEST_CASE("each clock binds its side and starts, pauses and stops as the design says",
+          "[engine][clocks]") {
   Engine engine(TestRules());
-  std::string id = Forwarded(engine);  // P2: acknowledge 20m, resolve 2h, update 30m, provide_info 15m
+  std::string id =
+      Forwarded(engine);  // P2: acknowledge 20m, resolve 2h, update 30m, provide_info 15m
   const auto state = engine.Find(id);
   CHECK(ClockOf(*state, v1::ACKNOWLEDGE).binds() == v1::CLIENT);
   CHECK(DueMs(ClockOf(*state, v1::ACKNOWLEDGE)) == kStart + 20 * kMinuteMs);
@@ -46,7 +51,8 @@ TEST_CASE("each clock binds its side and starts, pauses and stops as the design 
   CHECK(DueMs(ClockOf(ack->state, v1::UPDATE)) == kStart + 35 * kMinuteMs);
 
   // Waiting on the outsourcer pauses the client's clocks and starts the outsourcer's.
-  auto ask = engine.Handle(id, Event(T::request_info, "which browser?"), Client(), kStart + 10 * kMinuteMs);
+  auto ask = engine.Handle(id, Event(T::request_info, "which browser?"), Client(),
+                           kStart + 10 * kMinuteMs);
   REQUIRE(ask.ok());
   CHECK(ask->state.waiting_on() == v1::OUTSOURCER);
   CHECK(ClockOf(ask->state, v1::RESOLVE).state() == v1::Clock::PAUSED);
@@ -55,7 +61,8 @@ TEST_CASE("each clock binds its side and starts, pauses and stops as the design 
   CHECK(DueMs(ClockOf(ask->state, v1::PROVIDE_INFO)) == kStart + 25 * kMinuteMs);
 
   // 40 minutes later the outsourcer answers: the resolve clock lost none of its time.
-  auto answer = engine.Handle(id, Event(T::provide_info, "Firefox 130"), Outsourcer(), kStart + 50 * kMinuteMs);
+  auto answer = engine.Handle(id, Event(T::provide_info, "Firefox 130"), Outsourcer(),
+                              kStart + 50 * kMinuteMs);
   REQUIRE(answer.ok());
   CHECK(ClockOf(answer->state, v1::PROVIDE_INFO).state() == v1::Clock::STOPPED);
   CHECK(ClockOf(answer->state, v1::RESOLVE).consumed_seconds() == 10 * 60);
@@ -63,7 +70,8 @@ TEST_CASE("each clock binds its side and starts, pauses and stops as the design 
   CHECK(DueMs(ClockOf(answer->state, v1::UPDATE)) == kStart + 50 * kMinuteMs + 25 * kMinuteMs);
 
   // An update restarts the update clock.
-  auto update = engine.Handle(id, Event(T::update, "fix in test"), Client(), kStart + 60 * kMinuteMs);
+  auto update =
+      engine.Handle(id, Event(T::update, "fix in test"), Client(), kStart + 60 * kMinuteMs);
   REQUIRE(update.ok());
   CHECK(DueMs(ClockOf(update->state, v1::UPDATE)) == kStart + 90 * kMinuteMs);
 
@@ -130,7 +138,8 @@ TEST_CASE("a breach runs the escalation ladder", "[engine][clocks][ladder]") {
   // warning, then the breach with its ladder: raise to P1, transfer to the duty owner.
   std::vector<T::Value> types;
   for (const auto& event : events) types.push_back(event.type());
-  REQUIRE(types == std::vector<T::Value>{T::clock_warning, T::clock_breach, T::set_priority, T::transfer});
+  REQUIRE(types ==
+          std::vector<T::Value>{T::clock_warning, T::clock_breach, T::set_priority, T::transfer});
   CHECK(events[2].priority() == v1::P1);
   CHECK(events[2].reason() == "breach of the RESOLVE clock");
   CHECK(events[3].owner() == "acme-duty");
@@ -141,7 +150,8 @@ TEST_CASE("a breach runs the escalation ladder", "[engine][clocks][ladder]") {
   const Outcome& breach = outcomes.back();
   bool paged = false;
   for (const auto& delivery : breach.deliveries) {
-    paged |= delivery.connector == "pager" && breach.events[delivery.event_index].type() == T::clock_breach;
+    paged |= delivery.connector == "pager" &&
+             breach.events[delivery.event_index].type() == T::clock_breach;
   }
   CHECK(paged);
 }
@@ -156,11 +166,13 @@ TEST_CASE("raising the priority past the elapsed time breaches at once", "[engin
   REQUIRE(engine.NextDeadline() <= kStart + 90 * kMinuteMs);
   auto events = EventsOf(engine.AdvanceClocks(kStart + 90 * kMinuteMs));
   bool breached = false;
-  for (const auto& event : events) breached |= event.type() == T::clock_breach && event.clock() == v1::RESOLVE;
+  for (const auto& event : events)
+    breached |= event.type() == T::clock_breach && event.clock() == v1::RESOLVE;
   CHECK(breached);
 }
 
-TEST_CASE("recovery restores pending clocks and clocks due while down fire once", "[engine][clocks]") {
+TEST_CASE("recovery restores pending clocks and clocks due while down fire once",
+          "[engine][clocks]") {
   Engine before(TestRules());
   std::string id = Forwarded(before);
   v1::Case stored = *before.Find(id);

@@ -1,11 +1,10 @@
 #include "tests/unit/engine/fixture.h"
 
-#include <catch2/catch.hpp>
+#include <date/date.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <stdexcept>
-
-#include <date/date.h>
 
 #include "broker/config/config.h"
 #include "broker/engine/apply.h"
@@ -94,7 +93,9 @@ std::shared_ptr<const Rules> TestRules() {
       if (type != "noop") return nullptr;
       return std::make_unique<v1::Owner>();  // any message; `noop` takes no settings
     };
-    types.validate = [](std::string_view, const google::protobuf::Message&) { return Status::Ok(); };
+    types.validate = [](std::string_view, const google::protobuf::Message&) {
+      return Status::Ok();
+    };
     auto loaded = config::LoadConfigText(TestConfigYaml(), "engine-test.yaml", types);
     for (const auto& error : loaded.errors) FAIL(error.ToString());
     auto compiled = Rules::Compile(loaded.config);
@@ -107,11 +108,14 @@ std::shared_ptr<const Rules> TestRules() {
 TimeMs At(const std::string& utc) {
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   // Used for namespace-scope constants, before any test runs: no REQUIRE here.
-  if (std::sscanf(utc.c_str(), "%d-%d-%dT%d:%d:%dZ", &year, &month, &day, &hour, &minute, &second) != 6) {
+  if (std::sscanf(utc.c_str(), "%d-%d-%dT%d:%d:%dZ", &year, &month, &day, &hour, &minute,
+                  &second) != 6) {
     throw std::invalid_argument("not an RFC 3339 UTC time: " + utc);
   }
-  date::sys_days days = date::year(year) / date::month(static_cast<unsigned>(month)) / date::day(static_cast<unsigned>(day));
-  auto point = days + std::chrono::hours(hour) + std::chrono::minutes(minute) + std::chrono::seconds(second);
+  date::sys_days days = date::year(year) / date::month(static_cast<unsigned>(month)) /
+                        date::day(static_cast<unsigned>(day));
+  auto point =
+      days + std::chrono::hours(hour) + std::chrono::minutes(minute) + std::chrono::seconds(second);
   return std::chrono::duration_cast<std::chrono::milliseconds>(point.time_since_epoch()).count();
 }
 
@@ -133,8 +137,9 @@ v1::Actor Client(const std::string& organization) {
   return actor;
 }
 
-v1::EscalateRequest Escalation(const std::string& contract, const std::string& ticket, const std::string& customer,
-                               v1::Severity severity, const std::string& tier) {
+v1::EscalateRequest Escalation(const std::string& contract, const std::string& ticket,
+                               const std::string& customer, v1::Severity severity,
+                               const std::string& tier) {
   v1::EscalateRequest request;
   request.set_contract(contract);
   request.set_tier1_ticket_id(ticket);
@@ -150,7 +155,8 @@ v1::EscalateRequest Escalation(const std::string& contract, const std::string& t
   return request;
 }
 
-v1::EventRequest Event(v1::EventType::Value type, const std::string& note, const std::string& reason) {
+v1::EventRequest Event(v1::EventType::Value type, const std::string& note,
+                       const std::string& reason) {
   v1::EventRequest request;
   request.set_type(type);
   request.set_note(note);

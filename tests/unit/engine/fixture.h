@@ -36,9 +36,10 @@ bridgeline::v1::EscalateRequest Escalation(const std::string& contract = "acme",
                                            bridgeline::v1::Severity severity = bridgeline::v1::SEV3,
                                            const std::string& tier = "standard");
 
-bridgeline::v1::EventRequest Event(bridgeline::v1::EventType::Value type, const std::string& note = "n",
-                                   const std::string& reason = {});
+bridgeline::v1::EventRequest Event(bridgeline::v1::EventType::Value type,
+                                   const std::string& note = "n", const std::string& reason = {});
 
-const bridgeline::v1::Clock& ClockOf(const bridgeline::v1::Case& state, bridgeline::v1::ClockKind kind);
+const bridgeline::v1::Clock& ClockOf(const bridgeline::v1::Case& state,
+                                     bridgeline::v1::ClockKind kind);
 
 }  // namespace bridgeline::engine::testing

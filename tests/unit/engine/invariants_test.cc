@@ -2,7 +2,6 @@
 // invariants must hold: exactly one owner, clocks consistent with the status, no automatic
 // lowering of priority, no clock firing twice, and a case's events replay to its state.
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <random>
 #include <set>
@@ -22,8 +21,8 @@ namespace {
 constexpr int kSequences = 1000;
 constexpr int kStepsPerSequence = 120;
 
-const std::set<std::string> kOwners = {"acme-desk", "acme-security", "acme-platinum", "acme-duty", "bpo-lead",
-                                       "berlin-desk"};
+const std::set<std::string> kOwners = {"acme-desk", "acme-security", "acme-platinum",
+                                       "acme-duty", "bpo-lead",      "berlin-desk"};
 
 bool Urgent(v1::Priority a, v1::Priority b) { return a < b; }
 
@@ -33,7 +32,8 @@ std::map<v1::CaseStatus, int> g_status_counts;
 
 class Checker {
  public:
-  explicit Checker(std::uint64_t seed) : random_(seed), engine_(TestRules()), now_(At("2026-03-02T08:00:00Z")) {}
+  explicit Checker(std::uint64_t seed)
+      : random_(seed), engine_(TestRules()), now_(At("2026-03-02T08:00:00Z")) {}
 
   void Run() {
     for (int step = 0; step < kStepsPerSequence; ++step) {
@@ -56,8 +56,9 @@ class Checker {
         static const char* kTiers[] = {"standard", "platinum", ""};
         static const char* kSubjects[] = {"Cannot log in", "Total OUTAGE", "fraud on card", "slow"};
         std::string contract = Pick(0, 3) == 0 ? "berlin" : "acme";
-        auto request = Escalation(contract, "T-" + std::to_string(Pick(1, 6)), "C-" + std::to_string(Pick(1, 4)),
-                                  static_cast<v1::Severity>(Pick(1, 4)), contract == "acme" ? kTiers[Pick(0, 2)] : "");
+        auto request = Escalation(
+            contract, "T-" + std::to_string(Pick(1, 6)), "C-" + std::to_string(Pick(1, 4)),
+            static_cast<v1::Severity>(Pick(1, 4)), contract == "acme" ? kTiers[Pick(0, 2)] : "");
         request.set_subject(kSubjects[Pick(0, 3)]);
         request.set_category(Pick(0, 1) ? "billing" : "general");
         request.set_region(Pick(0, 1) ? "EU" : "US");
@@ -82,7 +83,8 @@ class Checker {
         bool client = Pick(0, 1);
         if (Pick(0, 2) > 0) std::tie(type, client) = FittingMove(state->status());
         auto request = Event(type, Pick(0, 5) ? "note" : "", Pick(0, 3) ? "reason" : "");
-        if (type == T::transfer) request.set_owner(*std::next(kOwners.begin(), Pick<int>(0, kOwners.size() - 1)));
+        if (type == T::transfer)
+          request.set_owner(*std::next(kOwners.begin(), Pick<int>(0, kOwners.size() - 1)));
         if (type == T::set_priority) request.set_priority(static_cast<v1::Priority>(Pick(1, 4)));
         v1::Actor actor = client ? Client(state->client()) : Outsourcer();
         now_ += Pick<TimeMs>(0, 20 * kMinuteMs);
@@ -94,15 +96,19 @@ class Checker {
   std::pair<T::Value, bool> FittingMove(v1::CaseStatus status) {
     switch (status) {
       case v1::NEW:
-      case v1::FORWARDED: return {Pick(0, 4) ? T::acknowledge : T::resolve, true};
+      case v1::FORWARDED:
+        return {Pick(0, 4) ? T::acknowledge : T::resolve, true};
       case v1::ACKNOWLEDGED:
       case v1::REOPENED: {
         static const T::Value kMoves[] = {T::request_info, T::update, T::resolve};
         return {kMoves[Pick(0, 2)], true};
       }
-      case v1::AWAITING_OUTSOURCER: return {Pick(0, 4) ? T::provide_info : T::update, Pick(0, 4) == 0};
-      case v1::RESOLVED: return {Pick(0, 2) ? T::confirm : T::reopen, false};
-      default: return {T::comment, true};
+      case v1::AWAITING_OUTSOURCER:
+        return {Pick(0, 4) ? T::provide_info : T::update, Pick(0, 4) == 0};
+      case v1::RESOLVED:
+        return {Pick(0, 2) ? T::confirm : T::reopen, false};
+      default:
+        return {T::comment, true};
     }
   }
 
@@ -131,7 +137,8 @@ class Checker {
       // Replaying up to here tells the priority after this event.
       v1::Case replayed = Replay(id);
       if (priority != v1::PRIORITY_UNSPECIFIED && Urgent(priority, replayed.priority())) {
-        INFO("case " << id << " lowered from " << v1::Priority_Name(priority) << " by " << T::Value_Name(event.type()));
+        INFO("case " << id << " lowered from " << v1::Priority_Name(priority) << " by "
+                     << T::Value_Name(event.type()));
         REQUIRE(event.type() == T::set_priority);
         REQUIRE(event.actor().side() != v1::SYSTEM);
         REQUIRE_FALSE(event.reason().empty());
@@ -139,9 +146,10 @@ class Checker {
       priority = replayed.priority();
       if (event.type() == T::clock_warning || event.type() == T::clock_breach) {
         const v1::Clock& clock = ClockOf(replayed, event.clock());
-        auto key = std::make_tuple(id, event.clock(), clock.started_at().seconds(), clock.started_at().nanos(),
-                                   event.type());
-        INFO("case " << id << " " << T::Value_Name(event.type()) << " " << v1::ClockKind_Name(event.clock()));
+        auto key = std::make_tuple(id, event.clock(), clock.started_at().seconds(),
+                                   clock.started_at().nanos(), event.type());
+        INFO("case " << id << " " << T::Value_Name(event.type()) << " "
+                     << v1::ClockKind_Name(event.clock()));
         REQUIRE(fired_.insert(key).second);  // no clock run fires the same way twice
       }
     }
@@ -179,13 +187,17 @@ class Checker {
         return clock ? clock->state() : v1::Clock::STATE_UNSPECIFIED;
       };
       const bool before_ack = status == v1::NEW || status == v1::FORWARDED;
-      const bool client_working = before_ack || status == v1::ACKNOWLEDGED || status == v1::REOPENED;
+      const bool client_working =
+          before_ack || status == v1::ACKNOWLEDGED || status == v1::REOPENED;
       REQUIRE((clock_state(v1::ACKNOWLEDGE) == v1::Clock::RUNNING) == before_ack);
       REQUIRE((clock_state(v1::RESOLVE) == v1::Clock::RUNNING) == client_working);
-      REQUIRE((clock_state(v1::RESOLVE) == v1::Clock::PAUSED) == (status == v1::AWAITING_OUTSOURCER));
-      REQUIRE((clock_state(v1::PROVIDE_INFO) == v1::Clock::RUNNING) == (status == v1::AWAITING_OUTSOURCER));
+      REQUIRE((clock_state(v1::RESOLVE) == v1::Clock::PAUSED) ==
+              (status == v1::AWAITING_OUTSOURCER));
+      REQUIRE((clock_state(v1::PROVIDE_INFO) == v1::Clock::RUNNING) ==
+              (status == v1::AWAITING_OUTSOURCER));
       REQUIRE((clock_state(v1::CONFIRM) == v1::Clock::RUNNING) == (status == v1::RESOLVED));
-      if (clock_state(v1::UPDATE) == v1::Clock::RUNNING) REQUIRE((status == v1::ACKNOWLEDGED || status == v1::REOPENED));
+      if (clock_state(v1::UPDATE) == v1::Clock::RUNNING)
+        REQUIRE((status == v1::ACKNOWLEDGED || status == v1::REOPENED));
       for (const auto& clock : state->clocks()) {
         REQUIRE(clock.has_due_at() == (clock.state() == v1::Clock::RUNNING));
         if (clock.state() == v1::Clock::RUNNING && !clock.breached()) {

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "broker/http/rate_limiter.h"
+
+#include <catch2/catch.hpp>
 
 using bridgeline::http::RateLimiter;
 using namespace std::chrono_literals;
