@@ -57,7 +57,7 @@ format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h')
 
 # Fails, naming the files, when one is not as `make format` would leave it.
-check-format: test-deps
+check-format:
 	@scripts/check-format.sh
 
 clean:
