@@ -13,9 +13,7 @@ using T = v1::EventType;
 
 namespace {
 
-TimeMs DueMs(const v1::Clock& clock) {
-  return clock.due_at().seconds() * 1000 + clock.due_at().nanos() / 1000000;
-}
+TimeMs DueMs(const v1::Clock& clock) { return FromTimestamp(clock.due_at()); }
 
 std::string Forwarded(Engine& engine, v1::Severity severity = v1::SEV2) {
   auto created = engine.Escalate(Escalation("acme", "T-1", "C-1", severity), Outsourcer(), kStart);
@@ -36,8 +34,8 @@ std::vector<v1::Event> EventsOf(const std::vector<Outcome>& outcomes) {
 TEST_CASE("each clock binds its side and starts, pauses and stops as the design says",
           "[engine][clocks]") {
   Engine engine(TestRules());
-  std::string id =
-      Forwarded(engine);  // P2: acknowledge 20m, resolve 2h, update 30m, provide_info 15m
+  // P2: acknowledge 20m, resolve 2h, update 30m, provide_info 15m.
+  std::string id = Forwarded(engine);
   const auto state = engine.Find(id);
   CHECK(ClockOf(*state, v1::ACKNOWLEDGE).binds() == v1::CLIENT);
   CHECK(DueMs(ClockOf(*state, v1::ACKNOWLEDGE)) == kStart + 20 * kMinuteMs);
