@@ -27,8 +27,10 @@ bridgeline::v1::Actor Party(const std::string& organization, bridgeline::v1::Sid
 
 void EngineBenchmarks();
 void StoreBenchmarks();
-// With `running_port`, only drives an already running broker there (for profiling it).
-void HttpBenchmarks(unsigned short running_port = 0, double rate = 0, bool repeat_contacts = false);
+// With `running_port`, only drives an already running broker there for 20 s (for profiling it),
+// over `connections` keep-alive connections (0: 32 with a `rate`, else 64).
+void HttpBenchmarks(unsigned short running_port = 0, double rate = 0, bool repeat_contacts = false,
+                    int connections = 0);
 void SimulateBenchmarks();
 // Events/s to 10 stream readers while intake runs flat out, and what the readers cost intake.
 void StreamBenchmarks();

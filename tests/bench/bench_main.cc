@@ -73,6 +73,9 @@ int main(int argc, char** argv) {
   app.add_option("--rate", rate,
                  "with --port: send this many escalations a second (open loop, 32 connections) "
                  "rather than as fast as answered (64)");
+  int connections = 0;
+  app.add_option("--connections", connections,
+                 "with --port: keep-alive connections to use (default 32 with --rate, else 64)");
   bool repeat_contacts = false;
   app.add_flag("--repeat-contacts", repeat_contacts,
                "with --port: send one tier-1 ticket again and again (repeat contacts on one case)");
@@ -84,7 +87,7 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "engine") bridgeline::bench::EngineBenchmarks();
   if (only.empty() || only == "store") bridgeline::bench::StoreBenchmarks();
   if (only.empty() || only == "http")
-    bridgeline::bench::HttpBenchmarks(port, rate, repeat_contacts);
+    bridgeline::bench::HttpBenchmarks(port, rate, repeat_contacts, connections);
   if (only.empty() || only == "stream") bridgeline::bench::StreamBenchmarks();
   if (only.empty() || only == "simulate") bridgeline::bench::SimulateBenchmarks();
   if (only.empty() || only == "connectors" || only == "jsonl") bridgeline::bench::JsonlBenchmark();

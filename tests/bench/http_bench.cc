@@ -261,7 +261,7 @@ class Alertmanager {
     std::filesystem::create_directories(dir);
     std::ofstream(dir + "/alertmanager.yml")
         << "route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n";
-    port_ = FreePort();
+    port_ = testing::BrokerProcess::FreePort();
     pid_ = ::fork();
     if (pid_ == 0) {
       FILE* log = std::fopen((dir + "/alertmanager.log").c_str(), "w");
@@ -290,11 +290,6 @@ class Alertmanager {
   unsigned short port() const { return port_; }
 
  private:
-  static unsigned short FreePort() {
-    net::io_context io;
-    tcp::acceptor acceptor(io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-    return acceptor.local_endpoint().port();
-  }
   pid_t pid_ = -1;
   unsigned short port_ = 0;
 };
@@ -309,20 +304,22 @@ void Row(const std::string& name, LoadResult& result) {
 
 }  // namespace
 
-void HttpBenchmarks(unsigned short running_port, double rate, bool repeat_contacts) {
+void HttpBenchmarks(unsigned short running_port, double rate, bool repeat_contacts,
+                    int connections) {
   using testing::BrokerProcess;
   if (running_port != 0) {
+    if (connections <= 0) connections = rate > 0 ? 32 : 64;
     auto result =
-        LoadGenerator(running_port, rate > 0 ? 32 : 64,
+        LoadGenerator(running_port, connections,
                       rate > 0 ? std::optional<double>(rate) : std::nullopt,
                       std::chrono::seconds(20),
                       repeat_contacts ? RepeatContacts("profile") : Escalations("profile"))
             .Run();
     const char* what = repeat_contacts ? "repeat contacts" : "escalations";
     Row(rate > 0 ? fmt::format("HTTP {} to the running broker, open loop at {:.0f}/s, "
-                               "32 connections",
-                               what, rate)
-                 : fmt::format("HTTP {} to the running broker, 64 connections", what),
+                               "{} connections",
+                               what, rate, connections)
+                 : fmt::format("HTTP {} to the running broker, {} connections", what, connections),
         result);
     return;
   }

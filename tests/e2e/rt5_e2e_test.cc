@@ -2,8 +2,6 @@
 // SQLite, standalone server; scripts/rt5/test-server.sh): the whole round trip of a case, and
 // RT going away for a while (and the broker being killed) without losing a delivery or making
 // a second ticket.
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -32,22 +30,10 @@ using namespace std::chrono_literals;
 const Headers kOutsourcer = {{"Authorization", "Bearer demo-outsourcer-token"}};
 const Headers kOps = {{"Authorization", "Bearer demo-ops-token"}};
 
-unsigned short FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-  socklen_t length = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 // A Request Tracker of the test's own, stopped when the test ends.
 class RtServer {
  public:
-  RtServer() : dir_(BrokerProcess::TempDir("rt5")), port_(FreePort()) {
+  RtServer() : dir_(BrokerProcess::TempDir("rt5")), port_(BrokerProcess::FreePort()) {
     REQUIRE(Script("start " + dir_ + " " + std::to_string(port_)) == 0);
   }
   ~RtServer() { Script("stop " + dir_); }

@@ -37,6 +37,8 @@ class BrokerProcess {
       const std::vector<std::pair<std::string, std::string>>& replacements);
   // A fresh, empty directory under the system's temporary directory.
   static std::string TempDir(const std::string& name);
+  // A loopback port the system just handed out and let go, for a server a test starts itself.
+  static unsigned short FreePort();
 
  private:
   pid_t pid_ = -1;
