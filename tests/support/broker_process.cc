@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -58,8 +60,11 @@ unsigned short BrokerProcess::FreePort() {
   socklen_t length = sizeof(address);
   const bool bound = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), length) == 0 &&
                      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  const int error = errno;
   if (fd >= 0) ::close(fd);
-  if (!bound) throw std::runtime_error("no free loopback port to bind");
+  if (!bound)
+    throw std::runtime_error(std::string("binding a loopback socket to a free port: ") +
+                             std::strerror(error));
   return ntohs(address.sin_port);
 }
 
