@@ -3,6 +3,7 @@
 #include <date/date.h>
 
 #include <chrono>
+#include <limits>
 
 namespace bridgeline {
 
@@ -17,27 +18,38 @@ void AppendFixedDigits(std::uint32_t value, int width, std::string* out) {
 
 bool AppendCivilTime(TimeMs ms, bool milliseconds, std::string* out) {
   // By hand: date::format goes through an ostream and its locale, and every log line, answer
-  // and delivery prints several times.
+  // and delivery prints several times. Most of those times fall in one second (a delivered
+  // case's dozen timestamps are mostly its creation), so each thread keeps the last second it
+  // printed and copies it.
+  constexpr std::size_t kSecondChars = 19;  // 2026-11-22T20:04:01
+  thread_local TimeMs last_second = std::numeric_limits<TimeMs>::min();
+  thread_local char last_text[kSecondChars];
   const auto point = date::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds(ms)};
-  const auto day = date::floor<date::days>(point);
-  const date::year_month_day civil{day};
-  if (civil.year() < date::year{0} || civil.year() > date::year{9999}) return false;
-  const auto in_day = static_cast<unsigned>((point - day).count());
-  const unsigned seconds = in_day / 1000;
-  AppendFixedDigits(static_cast<unsigned>(int(civil.year())), 4, out);
-  out->push_back('-');
-  AppendFixedDigits(unsigned(civil.month()), 2, out);
-  out->push_back('-');
-  AppendFixedDigits(unsigned(civil.day()), 2, out);
-  out->push_back('T');
-  AppendFixedDigits(seconds / 3600, 2, out);
-  out->push_back(':');
-  AppendFixedDigits(seconds / 60 % 60, 2, out);
-  out->push_back(':');
-  AppendFixedDigits(seconds % 60, 2, out);
+  const auto second = date::floor<std::chrono::seconds>(point);
+  const TimeMs second_count = second.time_since_epoch().count();
+  if (second_count != last_second) {
+    const auto day = date::floor<date::days>(point);
+    const date::year_month_day civil{day};
+    if (civil.year() < date::year{0} || civil.year() > date::year{9999}) return false;
+    const auto in_day = static_cast<unsigned>((second - day).count());
+    auto put = [](unsigned value, int width, char* at) {
+      for (int i = width - 1; i >= 0; --i, value /= 10) at[i] = static_cast<char>('0' + value % 10);
+    };
+    put(static_cast<unsigned>(int(civil.year())), 4, last_text);
+    put(unsigned(civil.month()), 2, last_text + 5);
+    put(unsigned(civil.day()), 2, last_text + 8);
+    put(in_day / 3600, 2, last_text + 11);
+    put(in_day / 60 % 60, 2, last_text + 14);
+    put(in_day % 60, 2, last_text + 17);
+    last_text[4] = last_text[7] = '-';
+    last_text[10] = 'T';
+    last_text[13] = last_text[16] = ':';
+    last_second = second_count;
+  }
+  out->append(last_text, kSecondChars);
   if (milliseconds) {
     out->push_back('.');
-    AppendFixedDigits(in_day % 1000, 3, out);
+    AppendFixedDigits(static_cast<std::uint32_t>((point - second).count()), 3, out);
   }
   return true;
 }

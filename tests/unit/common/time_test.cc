@@ -46,7 +46,10 @@ TEST_CASE("UTC times print as date's %FT%TZ does, for any instant", "[time]") {
                                   year_10000};
   for (int i = 0; i < 20000; ++i) {
     const auto span = static_cast<std::uint64_t>(year_10000 - year_0) + 2'000'000;
-    instants.push_back(year_0 - 1'000'000 + static_cast<TimeMs>(next() % span));
+    const TimeMs at = year_0 - 1'000'000 + static_cast<TimeMs>(next() % span);
+    // Each thread reuses the last second it printed: neighbours in the same second and the
+    // next, and back again, must not print a stale one.
+    for (TimeMs step : {0, 1, 999, 1000, -1000, -1}) instants.push_back(at + step);
   }
   for (TimeMs at : instants) {
     INFO(at);
