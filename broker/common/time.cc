@@ -7,12 +7,16 @@
 
 namespace bridgeline {
 
+namespace {
+// `value` in `width` digits at `at`, zero-padded.
+void WriteFixedDigits(std::uint32_t value, int width, char* at) {
+  for (int i = width - 1; i >= 0; --i, value /= 10) at[i] = static_cast<char>('0' + value % 10);
+}
+}  // namespace
+
 void AppendFixedDigits(std::uint32_t value, int width, std::string* out) {
   char digits[9];
-  for (int i = width - 1; i >= 0; --i) {
-    digits[i] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  }
+  WriteFixedDigits(value, width, digits);
   out->append(digits, static_cast<std::size_t>(width));
 }
 
@@ -32,15 +36,12 @@ bool AppendCivilTime(TimeMs ms, bool milliseconds, std::string* out) {
     const date::year_month_day civil{day};
     if (civil.year() < date::year{0} || civil.year() > date::year{9999}) return false;
     const auto in_day = static_cast<unsigned>((second - day).count());
-    auto put = [](unsigned value, int width, char* at) {
-      for (int i = width - 1; i >= 0; --i, value /= 10) at[i] = static_cast<char>('0' + value % 10);
-    };
-    put(static_cast<unsigned>(int(civil.year())), 4, last_text);
-    put(unsigned(civil.month()), 2, last_text + 5);
-    put(unsigned(civil.day()), 2, last_text + 8);
-    put(in_day / 3600, 2, last_text + 11);
-    put(in_day / 60 % 60, 2, last_text + 14);
-    put(in_day % 60, 2, last_text + 17);
+    WriteFixedDigits(static_cast<unsigned>(int(civil.year())), 4, last_text);
+    WriteFixedDigits(unsigned(civil.month()), 2, last_text + 5);
+    WriteFixedDigits(unsigned(civil.day()), 2, last_text + 8);
+    WriteFixedDigits(in_day / 3600, 2, last_text + 11);
+    WriteFixedDigits(in_day / 60 % 60, 2, last_text + 14);
+    WriteFixedDigits(in_day % 60, 2, last_text + 17);
     last_text[4] = last_text[7] = '-';
     last_text[10] = 'T';
     last_text[13] = last_text[16] = ':';
