@@ -1,9 +1,6 @@
 #include "tests/unit/engine/fixture.h"
 
-#include <date/date.h>
-
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <stdexcept>
 
 #include "broker/config/config.h"
@@ -106,17 +103,10 @@ std::shared_ptr<const Rules> TestRules() {
 }
 
 TimeMs At(const std::string& utc) {
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  TimeMs at = 0;
   // Used for namespace-scope constants, before any test runs: no REQUIRE here.
-  if (std::sscanf(utc.c_str(), "%d-%d-%dT%d:%d:%dZ", &year, &month, &day, &hour, &minute,
-                  &second) != 6) {
-    throw std::invalid_argument("not an RFC 3339 UTC time: " + utc);
-  }
-  date::sys_days days = date::year(year) / date::month(static_cast<unsigned>(month)) /
-                        date::day(static_cast<unsigned>(day));
-  auto point =
-      days + std::chrono::hours(hour) + std::chrono::minutes(minute) + std::chrono::seconds(second);
-  return std::chrono::duration_cast<std::chrono::milliseconds>(point.time_since_epoch()).count();
+  if (!ParseUtc(utc, &at)) throw std::invalid_argument("not an RFC 3339 UTC time: " + utc);
+  return at;
 }
 
 const TimeMs kStart = At("2026-03-02T10:00:00Z");
