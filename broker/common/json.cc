@@ -6,12 +6,14 @@
 #include <google/protobuf/util/type_resolver_util.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <set>
 #include <shared_mutex>
 #include <unordered_map>
 #include <utility>
@@ -109,6 +111,28 @@ std::string UrlOf(const pb::Message& message) {
   return std::string(kUrlPrefix) + "/" + message.GetDescriptor()->full_name();
 }
 
+// A reading position in JSON text, and the steps every reader here takes through it.
+class JsonCursor {
+ protected:
+  explicit JsonCursor(std::string_view text) : text_(text) {}
+
+  bool Consume(char c) {
+    if (at_ < text_.size() && text_[at_] == c) {
+      ++at_;
+      return true;
+    }
+    return false;
+  }
+  void SkipSpace() {
+    while (at_ < text_.size() &&
+           (text_[at_] == ' ' || text_[at_] == '\n' || text_[at_] == '\r' || text_[at_] == '\t'))
+      ++at_;
+  }
+
+  std::string_view text_;
+  std::size_t at_ = 0;
+};
+
 // The common case of a request body, parsed straight into the message by reflection: a JSON
 // object of string, enum-name and nested-message fields, each given once by its proto or JSON
 // name, in plain JSON text. Protobuf's converter reads the text into its own type tree, writes
@@ -117,9 +141,9 @@ std::string UrlOf(const pb::Message& message) {
 // is not handled here but left to the converter, so that every input is accepted or refused
 // exactly as protobuf would, with its error message. json_test and the fuzz target compare
 // the two on every input they try.
-class FastObjectParser {
+class FastObjectParser : JsonCursor {
  public:
-  explicit FastObjectParser(std::string_view text) : text_(text) {}
+  explicit FastObjectParser(std::string_view text) : JsonCursor(text) {}
 
   // True when the whole text was one object this parser understands, now in `message`
   // (which the caller passes empty); false when the converter must decide.
@@ -217,22 +241,217 @@ class FastObjectParser {
     }
     return false;
   }
+};
 
-  bool Consume(char c) {
-    if (at_ < text_.size() && text_[at_] == c) {
-      ++at_;
-      return true;
+// Walks JSON text alongside a message type, looking for a field given twice in one object.
+// It judges nothing else: text it cannot read ends the walk with nothing found, and the
+// converter then says what is wrong with it.
+class RepeatedFieldFinder : JsonCursor {
+ public:
+  explicit RepeatedFieldFinder(std::string_view text) : JsonCursor(text) {}
+
+  std::string Find(const pb::Descriptor* type) {
+    SkipSpace();
+    Object(type, nullptr, {}, 0);
+    return found_;
+  }
+
+ private:
+  // Deeper text than protobuf's converter reads (100 levels) is refused by it anyway.
+  static constexpr int kMaxDepth = 100;
+
+  // Each returns false to end the walk: the text is not JSON it can read, or found_ is set.
+
+  // An object read as `type` (when `map_value` is null) or as a map whose values are
+  // `map_value`; with neither, a free-form object (google.protobuf.Struct, or JSON inside one).
+  bool Object(const pb::Descriptor* type, const pb::FieldDescriptor* map_value,
+              const std::string& path, int depth) {
+    if (depth > kMaxDepth || !Consume('{')) return false;
+    std::set<int> fields;         // as `type`: by field index, so proto and JSON names are one
+    std::set<std::string> names;  // otherwise: by name
+    SkipSpace();
+    if (Consume('}')) return true;
+    while (true) {
+      std::string name;
+      if (!String(&name)) return false;
+      SkipSpace();
+      if (!Consume(':')) return false;
+      SkipSpace();
+      const pb::FieldDescriptor* field = nullptr;
+      if (type != nullptr && map_value == nullptr) {
+        field = type->FindFieldByName(name);
+        for (int i = 0; field == nullptr && i < type->field_count(); ++i) {
+          if (type->field(i)->json_name() == name) field = type->field(i);
+        }
+        if (field != nullptr && !fields.insert(field->index()).second)
+          return Found(Join(path, field->name()));
+        // An unknown field is refused by the converter; its value is not looked into.
+        if (!(field == nullptr ? Skip(depth + 1)
+                               : Value(field, false, Join(path, field->name()), depth + 1)))
+          return false;
+      } else {
+        if (!names.insert(name).second) return Found(Join(path, name));
+        if (!(map_value != nullptr ? Value(map_value, true, Join(path, name), depth + 1)
+                                   : Value(nullptr, false, Join(path, name), depth + 1)))
+          return false;
+      }
+      SkipSpace();
+      if (Consume('}')) return true;
+      if (!Consume(',')) return false;
+      SkipSpace();
+    }
+  }
+
+  // A value of `field` (its one value, or with `element` one of its list), or free-form JSON
+  // when `field` is null.
+  bool Value(const pb::FieldDescriptor* field, bool element, const std::string& path, int depth) {
+    if (depth > kMaxDepth || at_ >= text_.size()) return false;
+    const char next = text_[at_];
+    if (field == nullptr) {
+      if (next == '{') return Object(nullptr, nullptr, path, depth);
+      if (next == '[') return List(nullptr, path, depth);
+      return Skip(depth);
+    }
+    if (field->is_map() && next == '{') {
+      return Object(field->message_type(), field->message_type()->map_value(), path, depth);
+    }
+    if (field->is_repeated() && !element && !field->is_map()) {
+      return next == '[' ? List(field, path, depth) : Skip(depth);
+    }
+    if (field->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) return Skip(depth);
+    switch (field->message_type()->well_known_type()) {
+      case pb::Descriptor::WELLKNOWNTYPE_UNSPECIFIED:
+        return next == '{' ? Object(field->message_type(), nullptr, path, depth) : Skip(depth);
+      case pb::Descriptor::WELLKNOWNTYPE_STRUCT:
+      case pb::Descriptor::WELLKNOWNTYPE_VALUE:
+      case pb::Descriptor::WELLKNOWNTYPE_LISTVALUE:
+        return Value(nullptr, false, path, depth);
+      default:  // timestamps, durations, wrappers: written as single values
+        return Skip(depth);
+    }
+  }
+
+  // A list of `field`'s values, or of free-form JSON when `field` is null.
+  bool List(const pb::FieldDescriptor* field, const std::string& path, int depth) {
+    if (depth > kMaxDepth || !Consume('[')) return false;
+    SkipSpace();
+    if (Consume(']')) return true;
+    for (std::size_t index = 0;; ++index) {
+      if (!Value(field, true, path + "[" + std::to_string(index) + "]", depth + 1)) return false;
+      SkipSpace();
+      if (Consume(']')) return true;
+      if (!Consume(',')) return false;
+      SkipSpace();
+    }
+  }
+
+  // Any value, unexamined.
+  bool Skip(int depth) {
+    if (depth > kMaxDepth || at_ >= text_.size()) return false;
+    switch (text_[at_]) {
+      case '"': {
+        std::string ignored;
+        return String(&ignored);
+      }
+      case '{':
+      case '[': {
+        const char close = text_[at_] == '{' ? '}' : ']';
+        ++at_;
+        SkipSpace();
+        if (Consume(close)) return true;
+        while (true) {
+          if (close == '}') {
+            std::string ignored;
+            if (!String(&ignored)) return false;
+            SkipSpace();
+            if (!Consume(':')) return false;
+            SkipSpace();
+          }
+          if (!Skip(depth + 1)) return false;
+          SkipSpace();
+          if (Consume(close)) return true;
+          if (!Consume(',')) return false;
+          SkipSpace();
+        }
+      }
+      default: {  // a number, true, false or null
+        const std::size_t start = at_;
+        while (at_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[at_])) ||
+                                      text_[at_] == '-' || text_[at_] == '+' || text_[at_] == '.'))
+          ++at_;
+        return at_ > start;
+      }
+    }
+  }
+
+  // A string with its escapes decoded (\u ones to UTF-8), so that names compare as text.
+  bool String(std::string* out) {
+    if (!Consume('"')) return false;
+    while (at_ < text_.size()) {
+      const char c = text_[at_++];
+      if (c == '"') return true;
+      if (c != '\\') {
+        *out += c;
+        continue;
+      }
+      if (at_ >= text_.size()) return false;
+      const char escaped = text_[at_++];
+      static constexpr std::string_view kEscaped = "\"\\/bfnrt", kMeaning = "\"\\/\b\f\n\r\t";
+      if (const auto which = kEscaped.find(escaped); which != std::string_view::npos) {
+        *out += kMeaning[which];
+        continue;
+      }
+      if (escaped != 'u') return false;
+      std::uint32_t point = 0;
+      if (!Hex4(&point)) return false;
+      if (point >= 0xD800 && point <= 0xDBFF && text_.substr(at_, 2) == "\\u") {
+        at_ += 2;
+        std::uint32_t low = 0;
+        if (!Hex4(&low) || low < 0xDC00 || low > 0xDFFF) return false;
+        point = 0x10000 + ((point - 0xD800) << 10) + (low - 0xDC00);
+      }
+      AppendUtf8(point, out);
     }
     return false;
   }
-  void SkipSpace() {
-    while (at_ < text_.size() &&
-           (text_[at_] == ' ' || text_[at_] == '\n' || text_[at_] == '\r' || text_[at_] == '\t'))
-      ++at_;
+
+  bool Hex4(std::uint32_t* value) {
+    if (at_ + 4 > text_.size()) return false;
+    const auto [end, error] =
+        std::from_chars(text_.data() + at_, text_.data() + at_ + 4, *value, 16);
+    if (error != std::errc() || end != text_.data() + at_ + 4) return false;
+    at_ += 4;
+    return true;
   }
 
-  std::string_view text_;
-  std::size_t at_ = 0;
+  static void AppendUtf8(std::uint32_t point, std::string* out) {
+    if (point < 0x80) {
+      *out += static_cast<char>(point);
+    } else if (point < 0x800) {
+      *out += static_cast<char>(0xC0 | point >> 6);
+      *out += static_cast<char>(0x80 | (point & 0x3F));
+    } else if (point < 0x10000) {
+      *out += static_cast<char>(0xE0 | point >> 12);
+      *out += static_cast<char>(0x80 | (point >> 6 & 0x3F));
+      *out += static_cast<char>(0x80 | (point & 0x3F));
+    } else {
+      *out += static_cast<char>(0xF0 | point >> 18);
+      *out += static_cast<char>(0x80 | (point >> 12 & 0x3F));
+      *out += static_cast<char>(0x80 | (point >> 6 & 0x3F));
+      *out += static_cast<char>(0x80 | (point & 0x3F));
+    }
+  }
+
+  static std::string Join(const std::string& path, const std::string& name) {
+    return path.empty() ? name : path + "." + name;
+  }
+
+  bool Found(std::string path) {
+    found_ = std::move(path);
+    return false;
+  }
+
+  std::string found_;
 };
 
 }  // namespace
@@ -250,13 +469,22 @@ bool internal::ParseSimpleJsonObject(std::string_view json, pb::Message* message
   return FastObjectParser(json).Parse(message);
 }
 
+std::string internal::FirstRepeatedField(std::string_view json, const pb::Descriptor* type) {
+  return RepeatedFieldFinder(json).Find(type);
+}
+
 Status JsonToMessage(std::string_view json, pb::Message* message,
-                     const pb::util::JsonParseOptions& options) {
+                     const pb::util::JsonParseOptions& options, RepeatedFields repeated) {
   // Into a fresh message, so that `message` is untouched unless the text is accepted.
   std::unique_ptr<pb::Message> parsed(message->New());
   if (internal::ParseSimpleJsonObject(json, parsed.get())) {
     message->GetReflection()->Swap(message, parsed.get());
     return Status::Ok();
+  }
+  // The fast path takes no field twice, so only what it leaves needs looking at again.
+  if (repeated == RepeatedFields::kRefused) {
+    std::string path = internal::FirstRepeatedField(json, message->GetDescriptor());
+    if (!path.empty()) return Status::InvalidArgument("is given more than once", path);
   }
   std::string binary;
   auto status = pb::util::JsonToBinaryString(

@@ -11,10 +11,18 @@
 
 namespace bridgeline {
 
+// What JsonToMessage does with a field named twice in one object. RFC 8259 leaves it to the
+// reader and protobuf keeps the last, so two readers of one body could each see another value:
+// a strict reader refuses it.
+enum class RepeatedFields { kLastWins, kRefused };
+
 // Fills `message` from `json`; on failure the status carries protobuf's own message (which
-// names the field, "(customer.tier): invalid value ...") and `message` is unchanged.
+// names the field, "(customer.tier): invalid value ...") and `message` is unchanged. A field
+// given twice, when refused, fails with "is given more than once" and its path as the
+// status's field ("customer.tier", "items[2].name", "labels.team").
 Status JsonToMessage(std::string_view json, google::protobuf::Message* message,
-                     const google::protobuf::util::JsonParseOptions& options = {});
+                     const google::protobuf::util::JsonParseOptions& options = {},
+                     RepeatedFields repeated = RepeatedFields::kLastWins);
 
 namespace internal {
 // JsonToMessage's fast path, exposed so tests and the fuzz target can compare it with
@@ -22,6 +30,10 @@ namespace internal {
 // fields it could read into `message` (passed empty); false leaves the decision to the
 // converter, and `message` is then in an unspecified state.
 bool ParseSimpleJsonObject(std::string_view json, google::protobuf::Message* message);
+// The path of the first field `json` gives twice in one object when read as a `type`, by its
+// proto or JSON name, or of a map key or free-form (Struct) member given twice; empty when
+// there is none, or when the text is not well-formed JSON (the parser reports that).
+std::string FirstRepeatedField(std::string_view json, const google::protobuf::Descriptor* type);
 }  // namespace internal
 
 // Appends `message` as JSON to `out`, byte for byte what json_util prints with `options`, but

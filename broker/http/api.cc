@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 
 #include "broker/common/json.h"
 #include "broker/config/config.h"
@@ -105,6 +106,19 @@ const char* RouteOf(std::string_view target) {
   if (between("/v1/connectors/", "/inbound")) return kInboundRoute;
   if (between("/v1/dead-letters/", "/replay")) return kReplayRoute;
   return kOtherRoute;
+}
+
+// The problem to answer when `request`'s body is not a `message` (filled when it is): 415 for
+// a body that is not JSON by its Content-Type, 400 naming the field for one that does not read.
+std::optional<Response> BodyProblem(const Request& request, google::protobuf::Message* message) {
+  if (!DeclaresJsonBody(request)) {
+    return Problem(415, "unsupported-media-type", "Unsupported media type",
+                   "Content-Type must be application/json, not '" +
+                       std::string(request[bhttp::field::content_type]) + "'");
+  }
+  Status parsed = DecodeJsonBody(request, message);
+  if (!parsed.ok()) return ProblemFor(parsed);
+  return std::nullopt;
 }
 
 // Latency buckets in seconds: a commit waits for an fsync (about a millisecond), reports take
@@ -294,8 +308,7 @@ void Api::Handle(Request&& request, Respond unobserved) {
     if (caller->side != v1::OPS)
       return respond(ProblemFor(Status::PermissionDenied("backups need an ops token")));
     v1::BackupRequest backup;
-    Status parsed = DecodeJsonBody(request, &backup);
-    if (!parsed.ok()) return respond(ProblemFor(parsed));
+    if (auto problem = BodyProblem(request, &backup)) return respond(std::move(*problem));
     if (backup.to().empty() || backup.to().front() != '/') {
       return respond(ProblemFor(Status::InvalidArgument("must be an absolute path", "to")));
     }
@@ -527,8 +540,7 @@ void Api::Escalate(const Caller& caller, Request&& request, Respond respond) {
                            "Idempotency-Key is longer than 255 characters", "Idempotency-Key"));
   }
   v1::EscalateRequest escalate;
-  Status parsed = DecodeJsonBody(request, &escalate);
-  if (!parsed.ok()) return respond(ProblemFor(parsed));
+  if (auto problem = BodyProblem(request, &escalate)) return respond(std::move(*problem));
   v1::Actor actor;
   actor.set_organization(caller.organization);
   actor.set_side(caller.side);
@@ -558,8 +570,7 @@ void Api::PostEvent(const Caller& caller, const std::string& case_id, Request&& 
         ProblemFor(Status::PermissionDenied("an ops token reads; it does not change cases")));
   }
   v1::EventRequest event;
-  Status parsed = DecodeJsonBody(request, &event);
-  if (!parsed.ok()) return respond(ProblemFor(parsed));
+  if (auto problem = BodyProblem(request, &event)) return respond(std::move(*problem));
   if (event.type() == v1::EventType::TYPE_UNSPECIFIED) {
     return respond(ProblemFor(Status::InvalidArgument("is required", "type")));
   }

@@ -1,7 +1,5 @@
 #include "broker/http/server.h"
 
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/dispatch.hpp>
@@ -17,6 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/common/json.h"
+
 namespace bridgeline::http {
 
 namespace beast = boost::beast;
@@ -27,17 +27,21 @@ using tcp = net::ip::tcp;
 
 Response Problem(unsigned status, const std::string& slug, const std::string& title,
                  const std::string& detail, const std::string& field) {
-  google::protobuf::Struct body;
-  auto& fields = *body.mutable_fields();
-  fields["type"].set_string_value("urn:bridgeline:problem:" + slug);
-  fields["title"].set_string_value(title);
-  fields["status"].set_number_value(status);
-  fields["detail"].set_string_value(detail);
-  if (!field.empty()) fields["field"].set_string_value(field);
+  // Members in RFC 9457's order, the same in every answer (a map would print them in any).
+  std::string body = "{\"type\":";
+  AppendJsonString("urn:bridgeline:problem:" + slug, &body);
+  body += ",\"title\":";
+  AppendJsonString(title, &body);
+  body += ",\"status\":" + std::to_string(status) + ",\"detail\":";
+  AppendJsonString(detail, &body);
+  if (!field.empty()) {
+    body += ",\"field\":";
+    AppendJsonString(field, &body);
+  }
+  body += "}\n";
   Response response{static_cast<bhttp::status>(status), 11};
   response.set(bhttp::field::content_type, "application/problem+json");
-  (void)google::protobuf::util::MessageToJsonString(body, &response.body());
-  response.body() += '\n';
+  response.body() = std::move(body);
   return response;
 }
 

@@ -457,14 +457,25 @@ TEST_CASE("bad input gets the right 4xx and stores nothing", "[e2e][api][bad-inp
   };
   const std::vector<BadRequest> bad = {
       {"malformed JSON", R"({"contract": "northwind-globex", )", 400, "", "not valid JSON"},
-      {"not an object", R"(["northwind-globex"])", 400, ""},
+      {"not an object", R"(["northwind-globex"])", 400, "", "must be a JSON object"},
       {"a wrong type", with(R"("severity":"SEV2")", R"("severity":2.5)"), 400, "severity"},
       {"a wrong nested type", with(R"("name":"Grace Hopper")", R"("name":{"first":"Grace"})"), 400,
        "customer.name"},
       {"an unknown field", with(R"("severity")", R"("shoe_size":9,"severity")"), 400, "shoe_size"},
       {"a missing field", with(R"(,"subject":"Cannot log in")", ""), 400, "subject"},
       {"a missing nested field", with(R"("id":"C-B-1",)", ""), 400, "customer.id"},
-      {"an unknown severity", with("SEV2", "SEV9"), 400, "severity"},
+      {"an unknown severity", with("SEV2", "SEV9"), 400, "severity",
+       "must be one of SEV1, SEV2, SEV3, SEV4"},
+      {"a list where an object belongs",
+       with(R"("customer":{"id":"C-B-1","name":"Grace Hopper","email":"grace@example.com"})",
+            R"("customer":[{"id":"C-B-1"}])"),
+       400, "customer", "not a list"},
+      {"a field given twice",
+       with(R"("severity":"SEV2")", R"("severity":"SEV2","severity":"SEV1")"), 400, "severity",
+       "more than once"},
+      {"a field given twice, once by its JSON name",
+       with(R"("tier1_ticket_id")", R"("tier1TicketId":"B-0","tier1_ticket_id")"), 400,
+       "tier1_ticket_id", "more than once"},
       {"invalid UTF-8", with("Cannot log in", "Cannot \xff\xfe log in"), 400, ""},
       {"an empty body", "", 400, ""},
       {"a body over the limit", with("Cannot log in", std::string(9000, 'x')), 413, ""},
@@ -479,12 +490,23 @@ TEST_CASE("bad input gets the right 4xx and stores nothing", "[e2e][api][bad-inp
     CHECK_THAT(ProblemField(response, "detail"), Catch::Contains(request.detail));
   }
 
-  SECTION("a body that is not JSON by its Content-Type") {
-    Headers text = outsourcer;
-    text["Content-Type"] = "text/plain";
-    auto response = client.Request("POST", "/v1/escalations", good, text);
-    CHECK(response.status == 400);
-    CHECK_THAT(ProblemField(response, "detail"), Catch::Contains("Content-Type"));
+  SECTION("a body that is not JSON by its Content-Type is 415") {
+    for (const char* type : {"text/plain", "application/json-patch+json", "application/jsonx"}) {
+      INFO(type);
+      Headers other = outsourcer;
+      other["Content-Type"] = type;
+      auto response = client.Request("POST", "/v1/escalations", good, other);
+      CHECK(response.status == 415);
+      CHECK(response.headers["content-type"] == "application/problem+json");
+      CHECK_THAT(ProblemField(response, "detail"), Catch::Contains(type));
+    }
+  }
+  SECTION("JSON by its Content-Type in any case and with a charset is read") {
+    Headers json = outsourcer;
+    json["Content-Type"] = "Application/JSON; charset=utf-8";
+    CHECK(client.Request("POST", "/v1/escalations", good, json).status == 201);
+    CHECK(CountCases(client) == 1);
+    return;
   }
   SECTION("headers over the limit") {
     Headers huge = outsourcer;

@@ -421,6 +421,13 @@ TEST_CASE("signed inbound changes apply once as the client; forgeries and replay
         client.Request("POST", inbound, no_type, Signed("msg_1", NowSeconds(), no_type));
     CHECK(missing_type.status == 400);
     CHECK(ProblemField(missing_type, "field") == "type");
+    // A field given twice could be read either way; it is refused, not guessed at.
+    const std::string twice =
+        R"({"case_id":")" + case_id + R"(","type":"acknowledge","type":"resolve"})";
+    auto repeated = client.Request("POST", inbound, twice, Signed("msg_4", NowSeconds(), twice));
+    CHECK(repeated.status == 400);
+    CHECK(ProblemField(repeated, "field") == "type");
+    CHECK(ReadCase(client, case_id).status() == v1::FORWARDED);
     // An Initech case is not carried by Globex's connector.
     auto initech = client.Request(
         "POST", "/v1/escalations",

@@ -88,6 +88,16 @@ void CheckFastPath(std::string_view body) {
   if (fast.SerializeAsString() != converted.SerializeAsString()) __builtin_trap();
 }
 
+// A body that names a field twice is refused, whatever else it holds.
+template <typename Message>
+bool DecodeStrictly(const bridgeline::http::Request& request, Message* message) {
+  const bool repeats =
+      !bridgeline::internal::FirstRepeatedField(request.body(), Message::descriptor()).empty();
+  const bool read = bridgeline::http::DecodeJsonBody(request, message).ok();
+  if (repeats && read) __builtin_trap();
+  return read && bridgeline::http::DeclaresJsonBody(request);
+}
+
 void Decode(bridgeline::engine::Engine& engine, const bridgeline::http::Request& request) {
   static const v1::Actor kOutsourcer = ActorOf("outsourcer", v1::OUTSOURCER);
   static const v1::Actor kClient = ActorOf("client", v1::CLIENT);
@@ -96,13 +106,13 @@ void Decode(bridgeline::engine::Engine& engine, const bridgeline::http::Request&
   if (target.size() >= 7 && target.substr(target.size() - 7) == "/events") {
     CheckFastPath<v1::EventRequest>(request.body());
     v1::EventRequest event;
-    if (!bridgeline::http::DecodeJsonBody(request, &event).ok()) return;
+    if (!DecodeStrictly(request, &event)) return;
     (void)engine.Handle("BL-1", event, kClient, now);
     (void)engine.Handle("BL-1", event, kOutsourcer, now);
   } else {
     CheckFastPath<v1::EscalateRequest>(request.body());
     v1::EscalateRequest escalate;
-    if (!bridgeline::http::DecodeJsonBody(request, &escalate).ok()) return;
+    if (!DecodeStrictly(request, &escalate)) return;
     (void)engine.Escalate(escalate, kOutsourcer, now);
   }
 }

@@ -293,6 +293,87 @@ TEST_CASE("JSON is read exactly as protobuf's converter reads it, fast path or n
   }
 }
 
+TEST_CASE("a field given twice is found by its path, whichever name it goes by", "[json]") {
+  using bridgeline::internal::FirstRepeatedField;
+  const pb::Descriptor* request = bridgeline::v1::EscalateRequest::descriptor();
+  const pb::Descriptor* state = bridgeline::v1::Case::descriptor();
+  SECTION("by the same name, by its proto and JSON names, or spelled with escapes") {
+    CHECK(FirstRepeatedField(R"({"subject":"a","subject":"b"})", request) == "subject");
+    CHECK(FirstRepeatedField(R"({"tier1_ticket_id":"a","tier1TicketId":"b"})", request) ==
+          "tier1_ticket_id");
+    CHECK(FirstRepeatedField(R"({"subject":"a","s\u0075bject":"b"})", request) == "subject");
+  }
+  SECTION("in nested messages, in lists of them, as map keys and in free-form JSON") {
+    CHECK(FirstRepeatedField(R"({"customer":{"id":"a","tier":"x","id":"b"}})", request) ==
+          "customer.id");
+    CHECK(FirstRepeatedField(R"({"clocks":[{"kind":"RESOLVE"},{"kind":"ACKNOWLEDGE","kind":1}]})",
+                             state) == "clocks[1].kind");
+    CHECK(FirstRepeatedField(R"({"remote_refs":{"rt":"1","hook":"2","rt":"3"}})", state) ==
+          "remote_refs.rt");
+    CHECK(FirstRepeatedField(R"({"fields":{"a":{"b":[{"c":1,"c":2}]}}})",
+                             pb::Struct::descriptor()) == "fields.a.b[0].c");
+  }
+  SECTION("nothing when no field repeats, when names differ only in case, or in another object") {
+    CHECK(FirstRepeatedField(R"({"subject":"a","description":"subject"})", request).empty());
+    CHECK(FirstRepeatedField(R"({"subject":"a","Subject":"b"})", request).empty());
+    CHECK(FirstRepeatedField(R"({"customer":{"id":"a"},"id":"b"})", request).empty());
+    CHECK(FirstRepeatedField(R"({"clocks":[{"kind":1},{"kind":2}]})", state).empty());
+  }
+  SECTION("an unknown field's value is left to the converter, as is text that is not JSON") {
+    CHECK(FirstRepeatedField(R"({"unknown":{"a":1,"a":2}})", request).empty());
+    CHECK(FirstRepeatedField(R"({"subject":"a",)", request).empty());
+    CHECK(FirstRepeatedField(R"({"subject":"a" "subject":"b"})", request).empty());
+  }
+  SECTION("refused only when asked; the last one wins otherwise, as protobuf has it") {
+    bridgeline::v1::EscalateRequest read;
+    read.set_contract("kept");
+    const std::string twice = R"({"customer":{"tier":"gold","tier":"silver"}})";
+    auto refused =
+        bridgeline::JsonToMessage(twice, &read, {}, bridgeline::RepeatedFields::kRefused);
+    CHECK_FALSE(refused.ok());
+    CHECK(refused.field() == "customer.tier");
+    CHECK(read.contract() == "kept");
+    REQUIRE(bridgeline::JsonToMessage(twice, &read).ok());
+    CHECK(read.customer().tier() == "silver");
+  }
+  SECTION("no field of a printed message repeats; one printed again is found by its name") {
+    std::mt19937 random(20261203);
+    int found = 0;
+    auto check = [&](pb::Message* message) {
+      Fill(message, random, 2, /*typed=*/random() % 2);
+      pb::util::JsonPrintOptions options;
+      options.preserve_proto_field_names = random() % 2;
+      options.always_print_primitive_fields = true;  // all but unset messages and oneofs
+      options.add_whitespace = random() % 4 == 0;
+      std::string text;
+      REQUIRE(pb::util::MessageToJsonString(*message, &text, options).ok());
+      INFO("JSON: " << text);
+      REQUIRE(FirstRepeatedField(text, message->GetDescriptor()).empty());
+      const pb::Descriptor* type = message->GetDescriptor();
+      const pb::FieldDescriptor* field = type->field(random() % type->field_count());
+      const bool printed =
+          field->containing_oneof() == nullptr &&
+          (field->is_repeated() || field->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE ||
+           message->GetReflection()->HasField(*message, field));
+      if (!printed) return;
+      const std::string& name = random() % 2 ? field->name() : field->json_name();
+      text.insert(text.rfind('}'), ",\"" + name + "\":null");
+      INFO("again: " << name);
+      CHECK(FirstRepeatedField(text, type) == field->name());
+      ++found;
+    };
+    for (int i = 0; i < 300; ++i) {
+      bridgeline::v1::EscalateRequest escalate;
+      bridgeline::v1::Case state_message;
+      bridgeline::v1::CaseView view;
+      check(&escalate);
+      check(&state_message);
+      check(&view);
+    }
+    CHECK(found > 300);
+  }
+}
+
 TEST_CASE("text becomes a JSON string that parses back to the same text", "[json]") {
   auto quoted = [](std::string_view text) {
     std::string out;
