@@ -5,8 +5,10 @@
 #include <re2/re2.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/url/parse.hpp>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstddef>
@@ -223,11 +225,18 @@ Response Api::Json(unsigned status, const google::protobuf::Message& message) {
 }
 
 const Api::Caller* Api::Authenticate(const Request& request) const {
-  auto header = request[bhttp::field::authorization];
-  constexpr std::string_view kBearer = "Bearer ";
-  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer)
-    return nullptr;
-  auto found = callers_by_token_hash_.find(Sha256Hex(header.substr(kBearer.size())));
+  std::string_view header = request[bhttp::field::authorization];
+  // "Bearer", in any case (an authentication scheme is a case-insensitive token, RFC 9110
+  // section 11.1), then one or more spaces and the token.
+  constexpr std::string_view kBearer = "bearer";
+  if (header.size() <= kBearer.size() || header[kBearer.size()] != ' ') return nullptr;
+  for (std::size_t i = 0; i < kBearer.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kBearer[i]) return nullptr;
+  }
+  std::string_view token = header.substr(kBearer.size());
+  token.remove_prefix(std::min(token.find_first_not_of(' '), token.size()));
+  if (token.empty()) return nullptr;
+  auto found = callers_by_token_hash_.find(Sha256Hex(token));
   return found == callers_by_token_hash_.end() ? nullptr : &found->second;
 }
 

@@ -137,6 +137,20 @@ TEST_CASE("bad requests get a clear 4xx and store nothing", "[e2e]") {
     auto wrong =
         client.Request("POST", "/v1/escalations", kEscalation, {{"Authorization", "Bearer guess"}});
     CHECK(wrong.status == 401);
+    for (const char* refused : {"Basic ZGVtbzpkZW1v", "Bearer", "Bearer ", "Bearerdemo-ops-token",
+                                "Token demo-ops-token"}) {
+      INFO(refused);
+      CHECK(client.Request("GET", "/v1/escalations", {}, {{"Authorization", refused}}).status ==
+            401);
+    }
+  }
+  SECTION("the scheme is read in any case, as RFC 9110 has it") {
+    for (const char* accepted :
+         {"Bearer demo-ops-token", "bearer demo-ops-token", "BEARER  demo-ops-token"}) {
+      INFO(accepted);
+      CHECK(client.Request("GET", "/v1/escalations", {}, {{"Authorization", accepted}}).status ==
+            200);
+    }
   }
   SECTION("an unknown tier is 400 naming the field and the choices") {
     std::string body = kEscalation;
