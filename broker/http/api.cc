@@ -49,11 +49,26 @@ struct Paging {
   std::string cursor;
 };
 
+// Refuses a parameter given twice unless it is one of `lists`: which of two `limit`s counts
+// would otherwise be the server's guess.
+Status RefuseRepeated(const std::vector<std::pair<std::string, std::string>>& query,
+                      std::initializer_list<std::string_view> lists = {}) {
+  for (std::size_t i = 0; i < query.size(); ++i) {
+    const std::string& key = query[i].first;
+    if (std::find(lists.begin(), lists.end(), key) != lists.end()) continue;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (query[j].first == key) return Status::InvalidArgument("is given more than once", key);
+    }
+  }
+  return Status::Ok();
+}
+
 // Reads `limit` (1 to kMaxPageSize) and `cursor` from `query` and hands every other parameter
-// to `other`, which refuses those the listing does not take.
+// to `other`, which refuses those the listing does not take. No parameter may repeat.
 Result<Paging> ParsePaging(
     const std::vector<std::pair<std::string, std::string>>& query,
     const std::function<Status(const std::string& key, const std::string& value)>& other) {
+  BRIDGELINE_RETURN_IF_ERROR(RefuseRepeated(query));
   Paging paging;
   for (const auto& [key, value] : query) {
     if (key == "cursor") {
@@ -409,6 +424,8 @@ void Api::Handle(Request&& request, Respond unobserved) {
 void Api::Stream(const Request& request, const Query& query, const Respond& respond) {
   if (log_ == nullptr)
     return respond(Problem(503, "unavailable", "Service unavailable", "the stream is not running"));
+  if (Status single = RefuseRepeated(query, {"contract", "type"}); !single.ok())
+    return respond(ProblemFor(single));
   auto filter = ops::ParseLogFilter(query);
   if (!filter.ok()) return respond(ProblemFor(filter.status()));
   std::uint64_t after = log_->last_sequence();  // no position given: from now on
@@ -426,6 +443,8 @@ void Api::Stream(const Request& request, const Query& query, const Respond& resp
     if (key == "after") {
       if (Status parsed = parse_sequence(value, "after"); !parsed.ok())
         return respond(ProblemFor(parsed));
+    } else if (!ops::IsLogFilterParameter(key)) {
+      return respond(ProblemFor(UnknownParameter(key, value)));
     }
   }
   // What a reconnecting EventSource sends wins over the URL it was first opened with.
@@ -846,6 +865,8 @@ void Api::ListCases(const Caller& caller, const Query& query, Respond respond) {
 
 // The same figures as `bridgeline report`, as JSON (the default), CSV or HTML.
 void Api::Kpis(const Query& query, const Respond& respond) {
+  if (Status single = RefuseRepeated(query, {"contract"}); !single.ok())
+    return respond(ProblemFor(single));
   std::string from, to, format = "json";
   std::vector<std::string> contracts;
   for (const auto& [key, value] : query) {

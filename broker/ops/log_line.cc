@@ -98,6 +98,11 @@ bool LogFilter::Matches(const LogRecord& record) const {
   return true;
 }
 
+bool IsLogFilterParameter(std::string_view key) {
+  return key == "contract" || key == "min_priority" || key == "type" || key == "owner" ||
+         key == "breaches_only";
+}
+
 Result<LogFilter> ParseLogFilter(const std::vector<std::pair<std::string, std::string>>& query) {
   LogFilter filter;
   for (const auto& [key, value] : query) {

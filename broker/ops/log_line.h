@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,5 +47,7 @@ struct LogFilter {
 // breaches_only (true/false). Other keys are left to the caller. A bad value is
 // InvalidArgument naming the parameter.
 Result<LogFilter> ParseLogFilter(const std::vector<std::pair<std::string, std::string>>& query);
+// Whether ParseLogFilter reads `key`.
+bool IsLogFilterParameter(std::string_view key);
 
 }  // namespace bridgeline::ops

@@ -612,6 +612,13 @@ TEST_CASE("bad input gets the right 4xx and stores nothing", "[e2e][api][bad-inp
     CHECK(unknown.status == 400);
     CHECK(ProblemField(unknown, "field") == "colour");
     CHECK(client.Request("GET", "/v1/escalations?status=LOST", {}, outsourcer).status == 400);
+    for (const char* target : {"/v1/escalations?limit=5&limit=6",
+                               "/v1/escalations?status=NEW&contract=a&status=CLOSED"}) {
+      INFO(target);
+      auto repeated = client.Request("GET", target, {}, outsourcer);
+      CHECK(repeated.status == 400);
+      CHECK_THAT(ProblemField(repeated, "detail"), Catch::Contains("more than once"));
+    }
   }
   CHECK(CountCases(client) == 0);
   std::filesystem::remove_all(dir);

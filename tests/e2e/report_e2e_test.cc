@@ -176,6 +176,9 @@ TEST_CASE("ops read KPIs from the running broker, online and offline", "[e2e][re
       auto bad_time = client.Request("GET", "/v1/reports/kpis?from=yesterday", "", kOps);
       CHECK(bad_time.status == 400);
       CHECK(ProblemField(bad_time, "field") == "from");
+      auto twice = client.Request("GET", "/v1/reports/kpis?format=csv&format=json", "", kOps);
+      CHECK(twice.status == 400);
+      CHECK(ProblemField(twice, "field") == "format");
       auto backwards = client.Request(
           "GET", "/v1/reports/kpis?from=2030-01-01T00:00:00Z&to=2029-01-01T00:00:00Z", "", kOps);
       CHECK(backwards.status == 400);

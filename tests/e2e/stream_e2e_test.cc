@@ -255,6 +255,12 @@ TEST_CASE("the stream and the metrics refuse what they must, and filters hold") 
     CHECK(bad_resume.status == 400);
     CHECK(ProblemField(bad_resume, "field") == "Last-Event-ID");
     CHECK(client.Request("POST", "/v1/stream", "{}", kOps).status == 405);
+    auto unknown = client.Request("GET", "/v1/stream?colour=red", "", kOps);
+    CHECK(unknown.status == 400);
+    CHECK(ProblemField(unknown, "field") == "colour");
+    auto twice = client.Request("GET", "/v1/stream?min_priority=P1&min_priority=P4", "", kOps);
+    CHECK(twice.status == 400);
+    CHECK(ProblemField(twice, "field") == "min_priority");
   }
   SECTION("readers beyond the limit get 503 with Retry-After") {
     std::atomic<bool> release{false};
@@ -294,6 +300,12 @@ TEST_CASE("the stream and the metrics refuse what they must, and filters hold") 
         ReadStream(broker.port(), "/v1/stream?after=0&contract=northwind-globex&type=forwarded",
                    kOps, [&](std::uint64_t id) { return id < forwarded.back(); });
     CHECK(filtered == forwarded);
+    // A list filter may be repeated rather than comma-separated.
+    auto repeated =
+        ReadStream(broker.port(),
+                   "/v1/stream?after=0&contract=northwind-globex&type=clock_breach&type=forwarded",
+                   kOps, [&](std::uint64_t id) { return id < forwarded.back(); });
+    CHECK(repeated == forwarded);
     auto other_contract =
         ReadStream(broker.port(),
                    "/v1/stream?after=0&contract=northwind-initech,northwind-globex&type=escalated",
