@@ -272,15 +272,18 @@ void Api::Handle(Request&& request, Respond unobserved) {
     respond(std::move(response));
   };
 
+  // Probes may ask with HEAD, as load balancers' health checks often do; the session sends
+  // the head of the GET answer.
+  const bool probe_method = method == bhttp::verb::get || method == bhttp::verb::head;
   if (path == "/healthz") {
-    if (method != bhttp::verb::get) return method_not_allowed("GET");
+    if (!probe_method) return method_not_allowed("GET, HEAD");
     Response response{bhttp::status::ok, 11};
     response.set(bhttp::field::content_type, "application/json");
     response.body() = "{\"status\":\"alive\"}\n";
     return respond(std::move(response));
   }
   if (path == "/readyz") {
-    if (method != bhttp::verb::get) return method_not_allowed("GET");
+    if (!probe_method) return method_not_allowed("GET, HEAD");
     if (!ready_)
       return respond(Problem(503, "not-ready", "Not ready", "recovery has not finished"));
     // Ready means able to take writes: a nearly full disk takes the broker out of rotation.

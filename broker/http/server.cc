@@ -282,6 +282,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void OnRead(beast::error_code error, std::size_t) {
     request_timer_.cancel();
     first_request_ = false;
+    answering_head_ = false;  // an answer to a request that did not arrive whole has a body
     // Cut off part-way through a request: say so. (A request that completed as the timer
     // fired is served; an idle connection that timed out just closes.)
     if (error && timed_out_ && RequestUnderWay()) {
@@ -311,6 +312,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     Request request = parser_->release();
     keep_alive_ = request.keep_alive() && !shared_->stopping;
+    answering_head_ = request.method() == bhttp::verb::head;
     ++shared_->in_flight;
     auto self = this->shared_from_this();
     Respond::Answer answer = [self](Response response) {
@@ -403,6 +405,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     response.keep_alive(keep_alive_);
     response.set(bhttp::field::server, "bridgeline");
     response.prepare_payload();
+    if (answering_head_) {  // the GET answer's head: its length, without the body (RFC 9110)
+      const std::size_t length = response.body().size();
+      response.body().clear();
+      response.content_length(length);
+    }
     auto message = std::make_shared<Response>(std::move(response));
     beast::get_lowest_layer(stream_).expires_after(shared_->options.read_timeout);
     bhttp::async_write(
@@ -440,6 +447,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<Server::Shared> shared_;
   bool keep_alive_ = true;
+  bool answering_head_ = false;  // the request being answered is a HEAD
   bool first_request_ = true;
   bool closed_ = false;
 };

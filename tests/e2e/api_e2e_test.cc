@@ -578,6 +578,27 @@ TEST_CASE("bad input gets the right 4xx and stores nothing", "[e2e][api][bad-inp
     // kept-alive connection began before it looks.
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(4500));
   }
+  SECTION("HEAD: a probe gets its GET answer's head; elsewhere 405, and never a body") {
+    RawConnection connection(broker.port());
+    connection.Send(
+        "HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        "HEAD /v1/escalations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+        "demo-outsourcer-token\r\n\r\n"
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    bool closed = false;
+    const std::string answers = connection.ReadUntilClosed(&closed);
+    INFO(answers);
+    // Each head ends where the next answer begins: no body follows a HEAD's answer.
+    const std::size_t second = answers.find("\r\n\r\n") + 4;
+    const std::size_t third = answers.find("\r\n\r\n", second) + 4;
+    const std::string head = answers.substr(0, second);
+    CHECK_THAT(head, Catch::StartsWith("HTTP/1.1 200"));
+    CHECK_THAT(head, Catch::Contains("Content-Length: 19"));  // {"status":"alive"} and \n
+    CHECK_THAT(answers.substr(second), Catch::StartsWith("HTTP/1.1 405"));
+    CHECK_THAT(answers.substr(third), Catch::StartsWith("HTTP/1.1 200"));
+    CHECK_THAT(answers.substr(third), Catch::EndsWith("{\"status\":\"alive\"}\n"));
+    CHECK(closed);
+  }
   SECTION("malformed HTTP") { CHECK(client.Raw("HELLO\r\n\r\n").status == 400); }
   SECTION("an unknown route or method") {
     CHECK(client.Request("GET", "/v1/nothing-here", {}, outsourcer).status == 404);
