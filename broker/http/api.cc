@@ -524,10 +524,21 @@ std::string Api::Metrics() const {
   return out.Take();
 }
 
-std::optional<service::Idempotency> Api::IdempotencyOf(const Caller& caller, const Request& request,
-                                                       unsigned success_status) {
-  auto key = request["Idempotency-Key"];
-  if (key.empty()) return std::nullopt;
+Result<std::optional<service::Idempotency>> Api::IdempotencyOf(const Caller& caller,
+                                                               const Request& request,
+                                                               unsigned success_status) {
+  constexpr std::string_view kHeader = "Idempotency-Key";
+  const auto given = request.count(kHeader);
+  if (given == 0) return std::optional<service::Idempotency>();
+  // Which of two keys a retry would be matched by is a guess; an empty one protects nothing.
+  if (given > 1) return Status::InvalidArgument("is given more than once", std::string(kHeader));
+  const std::string_view key = request[kHeader];
+  if (key.empty()) return Status::InvalidArgument("is empty", std::string(kHeader));
+  if (key.size() > kMaxIdempotencyKey) {
+    return Status::InvalidArgument(
+        "is longer than " + std::to_string(kMaxIdempotencyKey) + " characters",
+        std::string(kHeader));
+  }
   service::Idempotency idempotency;
   idempotency.organization = caller.organization;
   idempotency.key = std::string(key);
@@ -540,7 +551,7 @@ std::optional<service::Idempotency> Api::IdempotencyOf(const Caller& caller, con
     Response response = ViewJson(status, who, outcome.state, nullptr, outcome.repeat_contact);
     return std::make_pair(status, std::move(response.body()));
   };
-  return idempotency;
+  return std::optional<service::Idempotency>(std::move(idempotency));
 }
 
 namespace {
@@ -565,11 +576,8 @@ void Api::Escalate(const Caller& caller, Request&& request, Respond respond) {
   if (caller.side != v1::OUTSOURCER) {
     return respond(ProblemFor(Status::PermissionDenied("only an outsourcer can escalate")));
   }
-  auto key = request["Idempotency-Key"];
-  if (key.size() > kMaxIdempotencyKey) {
-    return respond(Problem(400, "invalid-request", "Invalid request",
-                           "Idempotency-Key is longer than 255 characters", "Idempotency-Key"));
-  }
+  auto idempotency = IdempotencyOf(caller, request, 201);
+  if (!idempotency.ok()) return respond(ProblemFor(idempotency.status()));
   v1::EscalateRequest escalate;
   if (auto problem = BodyProblem(request, &escalate)) return respond(std::move(*problem));
   v1::Actor actor;
@@ -577,7 +585,7 @@ void Api::Escalate(const Caller& caller, Request&& request, Respond respond) {
   actor.set_side(caller.side);
   actor.set_person(escalate.person());
   Caller who = caller;
-  broker_->Escalate(std::move(escalate), std::move(actor), IdempotencyOf(caller, request, 201),
+  broker_->Escalate(std::move(escalate), std::move(actor), std::move(*idempotency),
                     [this, who, respond](service::Answer answer) {
                       // Rendering JSON is not the broker's job: the connection's thread does it.
                       respond.Rendered([this, who, answer = std::move(answer)] {
@@ -600,6 +608,8 @@ void Api::PostEvent(const Caller& caller, const std::string& case_id, Request&& 
     return respond(
         ProblemFor(Status::PermissionDenied("an ops token reads; it does not change cases")));
   }
+  auto idempotency = IdempotencyOf(caller, request, 200);
+  if (!idempotency.ok()) return respond(ProblemFor(idempotency.status()));
   v1::EventRequest event;
   if (auto problem = BodyProblem(request, &event)) return respond(std::move(*problem));
   if (event.type() == v1::EventType::TYPE_UNSPECIFIED) {
@@ -610,7 +620,7 @@ void Api::PostEvent(const Caller& caller, const std::string& case_id, Request&& 
   actor.set_side(caller.side);
   actor.set_person(event.actor().person());
   Caller who = caller;
-  broker_->Handle(case_id, std::move(event), std::move(actor), IdempotencyOf(caller, request, 200),
+  broker_->Handle(case_id, std::move(event), std::move(actor), std::move(*idempotency),
                   [this, who, respond](service::Answer answer) {
                     respond.Rendered([this, who, answer = std::move(answer)] {
                       return AnswerFor(answer, [&](const engine::Outcome& outcome) {

@@ -82,8 +82,11 @@ class Api {
   // The same, as a JSON answer with `status`.
   Response ViewJson(unsigned status, const Caller& caller, const bridgeline::v1::Case& state,
                     const std::vector<bridgeline::v1::Event>* events, bool repeat_contact) const;
-  std::optional<service::Idempotency> IdempotencyOf(const Caller& caller, const Request& request,
-                                                    unsigned success_status);
+  // The request's Idempotency-Key, ready for the broker; nothing when it has none.
+  // InvalidArgument naming the header when it is empty, too long or given twice.
+  Result<std::optional<service::Idempotency>> IdempotencyOf(const Caller& caller,
+                                                            const Request& request,
+                                                            unsigned success_status);
   static Response Json(unsigned status, const google::protobuf::Message& message);
 
   std::map<std::string, Caller> callers_by_token_hash_;

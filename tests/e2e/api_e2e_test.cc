@@ -417,13 +417,32 @@ TEST_CASE("a retried request with the same Idempotency-Key creates nothing new",
       for (const auto& event : view.events()) comments += event.type() == v1::EventType::comment;
       CHECK(comments == 1);
     }
-    SECTION("a key longer than 255 characters is refused") {
-      Headers long_key = {{"Authorization", "Bearer demo-outsourcer-token"},
-                          {"Idempotency-Key", std::string(256, 'k')}};
-      auto refused = client.Request("POST", "/v1/escalations",
-                                    Escalation("northwind-globex", "I-3"), long_key);
-      CHECK(refused.status == 400);
-      CHECK(ProblemField(refused, "field") == "Idempotency-Key");
+    SECTION("a key that is too long, empty or given twice is refused, for events too") {
+      const std::size_t before = CountCases(client);
+      v1::CaseView first_view;
+      REQUIRE(ParseJson(first_body, &first_view));
+      const std::string first_id = first_view.id();
+      for (const std::string& key : {std::string(256, 'k'), std::string()}) {
+        Headers bad_key = {{"Authorization", "Bearer demo-outsourcer-token"},
+                           {"Idempotency-Key", key}};
+        auto refused = client.Request("POST", "/v1/escalations",
+                                      Escalation("northwind-globex", "I-3"), bad_key);
+        CHECK(refused.status == 400);
+        CHECK(ProblemField(refused, "field") == "Idempotency-Key");
+        auto event = client.Request("POST", "/v1/escalations/" + first_id + "/events",
+                                    R"({"type":"comment","note":"n"})", bad_key);
+        CHECK(event.status == 400);
+        CHECK(ProblemField(event, "field") == "Idempotency-Key");
+      }
+      const std::string escalation = Escalation("northwind-globex", "I-4");
+      auto twice = client.Raw(
+          "POST /v1/escalations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+          "demo-outsourcer-token\r\nContent-Type: application/json\r\nIdempotency-Key: a\r\n"
+          "Idempotency-Key: b\r\nContent-Length: " +
+          std::to_string(escalation.size()) + "\r\nConnection: close\r\n\r\n" + escalation);
+      CHECK(twice.status == 400);
+      CHECK_THAT(twice.body, Catch::Contains("more than once"));
+      CHECK(CountCases(client) == before);
     }
     CHECK(broker.Terminate() == 0);
   }
