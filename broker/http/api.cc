@@ -240,6 +240,8 @@ Response Api::Json(unsigned status, const google::protobuf::Message& message) {
 }
 
 const Api::Caller* Api::Authenticate(const Request& request) const {
+  // Two credentials would leave the caller to a guess.
+  if (request.count(bhttp::field::authorization) != 1) return nullptr;
   std::string_view header = request[bhttp::field::authorization];
   // "Bearer", in any case (an authentication scheme is a case-insensitive token, RFC 9110
   // section 11.1), then one or more spaces and the token.

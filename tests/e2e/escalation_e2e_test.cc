@@ -144,6 +144,13 @@ TEST_CASE("bad requests get a clear 4xx and store nothing", "[e2e]") {
             401);
     }
   }
+  SECTION("two Authorization headers are 401, even when both are valid") {
+    auto twice = client.Raw(
+        "GET /v1/escalations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+        "demo-ops-token\r\nAuthorization: Bearer demo-outsourcer-token\r\nConnection: "
+        "close\r\n\r\n");
+    CHECK(twice.status == 401);
+  }
   SECTION("the scheme is read in any case, as RFC 9110 has it") {
     for (const char* accepted :
          {"Bearer demo-ops-token", "bearer demo-ops-token", "BEARER  demo-ops-token"}) {
