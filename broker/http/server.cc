@@ -348,6 +348,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ignored);
     head.keep_alive(false);
     head.set(bhttp::field::server, "bridgeline");
+    head.set("X-Content-Type-Options", "nosniff");
     auto message = std::make_shared<Response>(std::move(head));
     auto serializer = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*message);
     beast::get_lowest_layer(stream_).expires_after(shared_->options.stream_write_timeout);
@@ -404,6 +405,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       keep_alive_ = false;  // shutting down: this is the connection's last answer
     response.keep_alive(keep_alive_);
     response.set(bhttp::field::server, "bridgeline");
+    // Answers carry cases and customers' details: no cache along the way keeps a copy, and no
+    // browser reads a JSON answer as anything else.
+    if (response.find(bhttp::field::cache_control) == response.end())
+      response.set(bhttp::field::cache_control, "no-store");
+    response.set("X-Content-Type-Options", "nosniff");
     response.prepare_payload();
     if (answering_head_) {  // the GET answer's head: its length, without the body (RFC 9110)
       const std::size_t length = response.body().size();

@@ -64,6 +64,9 @@ TEST_CASE("an escalation is answered at once, stored durably and survives a rest
     case_id = view.id();
     CHECK(case_id == "BL-1");
     CHECK(created.headers["location"] == "/v1/escalations/BL-1");
+    // The answer names a customer: nothing along the way may keep a copy of it.
+    CHECK(created.headers["cache-control"] == "no-store");
+    CHECK(created.headers["x-content-type-options"] == "nosniff");
     CHECK(view.owner() == "globex-payments-l2");  // the payments route, first match
     CHECK(view.priority() == v1::P2);             // SEV2 x gold
     CHECK(view.waiting_on() == v1::CLIENT);
