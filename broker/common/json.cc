@@ -473,16 +473,61 @@ std::string internal::FirstRepeatedField(std::string_view json, const pb::Descri
   return RepeatedFieldFinder(json).Find(type);
 }
 
+std::string EnumNames(const pb::EnumDescriptor* type) {
+  std::string names;
+  for (int i = 0; i < type->value_count(); ++i) {
+    if (type->value(i)->number() == 0) continue;
+    names += (names.empty() ? "" : ", ") + type->value(i)->name();
+  }
+  return names;
+}
+
+namespace {
+
+// The first enum field in `message` (at `path`) holding a number its type does not declare.
+Status CheckEnumsDeclared(const pb::Message& message, const std::string& path) {
+  const pb::Reflection* reflection = message.GetReflection();
+  std::vector<const pb::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const pb::FieldDescriptor* field : fields) {
+    const std::string name = path.empty() ? field->name() : path + "." + field->name();
+    const int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
+    for (int i = 0; i < count; ++i) {
+      const std::string at = field->is_repeated() ? name + "[" + std::to_string(i) + "]" : name;
+      if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_ENUM) {
+        const int number = field->is_repeated()
+                               ? reflection->GetRepeatedEnumValue(message, field, i)
+                               : reflection->GetEnumValue(message, field);
+        if (field->enum_type()->FindValueByNumber(number) == nullptr) {
+          return Status::InvalidArgument(
+              "must be one of " + EnumNames(field->enum_type()) + ", not " + std::to_string(number),
+              at);
+        }
+      } else if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+        BRIDGELINE_RETURN_IF_ERROR(CheckEnumsDeclared(
+            field->is_repeated() ? reflection->GetRepeatedMessage(message, field, i)
+                                 : reflection->GetMessage(message, field),
+            at));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status JsonToMessage(std::string_view json, pb::Message* message,
-                     const pb::util::JsonParseOptions& options, RepeatedFields repeated) {
+                     const pb::util::JsonParseOptions& options, Strictness strictness) {
   // Into a fresh message, so that `message` is untouched unless the text is accepted.
   std::unique_ptr<pb::Message> parsed(message->New());
   if (internal::ParseSimpleJsonObject(json, parsed.get())) {
     message->GetReflection()->Swap(message, parsed.get());
     return Status::Ok();
   }
-  // The fast path takes no field twice, so only what it leaves needs looking at again.
-  if (repeated == RepeatedFields::kRefused) {
+  // The fast path takes no field twice and enums by name only, so only what it leaves needs
+  // looking at again.
+  const bool strict = strictness == Strictness::kStrict;
+  if (strict) {
     std::string path = internal::FirstRepeatedField(json, message->GetDescriptor());
     if (!path.empty()) return Status::InvalidArgument("is given more than once", path);
   }
@@ -490,8 +535,10 @@ Status JsonToMessage(std::string_view json, pb::Message* message,
   auto status = pb::util::JsonToBinaryString(
       &Resolver(), UrlOf(*message), pb::StringPiece(json.data(), json.size()), &binary, options);
   if (!status.ok()) return Status::InvalidArgument(std::string(status.message()));
-  if (!message->ParseFromString(binary))
+  if (!parsed->ParseFromString(binary))  // clears what the fast path left first
     return Status::InvalidArgument("the JSON does not make a valid message");
+  if (strict) BRIDGELINE_RETURN_IF_ERROR(CheckEnumsDeclared(*parsed, {}));
+  message->GetReflection()->Swap(message, parsed.get());
   return Status::Ok();
 }
 

@@ -11,18 +11,24 @@
 
 namespace bridgeline {
 
-// What JsonToMessage does with a field named twice in one object. RFC 8259 leaves it to the
-// reader and protobuf keeps the last, so two readers of one body could each see another value:
-// a strict reader refuses it.
-enum class RepeatedFields { kLastWins, kRefused };
+// How strictly JsonToMessage reads. kProtobuf accepts what protobuf's converter accepts.
+// kStrict also refuses a field given twice in one object (RFC 8259 leaves it to the reader and
+// protobuf keeps the last, so two readers of one body could each see another value) and an
+// enum given as a number its type does not declare (protobuf keeps any number, which code
+// that indexes by the enum then trusts).
+enum class Strictness { kProtobuf, kStrict };
 
 // Fills `message` from `json`; on failure the status carries protobuf's own message (which
-// names the field, "(customer.tier): invalid value ...") and `message` is unchanged. A field
-// given twice, when refused, fails with "is given more than once" and its path as the
-// status's field ("customer.tier", "items[2].name", "labels.team").
+// names the field, "(customer.tier): invalid value ...") and `message` is unchanged. What only
+// kStrict refuses fails with the field's path as the status's field ("customer.tier",
+// "clocks[2].kind") and "is given more than once" or "must be one of P1, P2, P3, P4, not 9".
 Status JsonToMessage(std::string_view json, google::protobuf::Message* message,
                      const google::protobuf::util::JsonParseOptions& options = {},
-                     RepeatedFields repeated = RepeatedFields::kLastWins);
+                     Strictness strictness = Strictness::kProtobuf);
+
+// The names JSON may give `type`'s values by, as a list ("P1, P2, P3, P4"); the zero value,
+// which stands for none, is left out.
+std::string EnumNames(const google::protobuf::EnumDescriptor* type);
 
 namespace internal {
 // JsonToMessage's fast path, exposed so tests and the fuzz target can compare it with

@@ -94,7 +94,8 @@ Status ValidateEscalation(const v1::EscalateRequest& request) {
   BRIDGELINE_RETURN_IF_ERROR(required(request.contract(), "contract"));
   BRIDGELINE_RETURN_IF_ERROR(required(request.tier1_ticket_id(), "tier1_ticket_id"));
   BRIDGELINE_RETURN_IF_ERROR(required(request.customer().id(), "customer.id"));
-  if (request.severity() == v1::SEVERITY_UNSPECIFIED) {
+  // An enum read from JSON may hold any number, not only the names it declares.
+  if (request.severity() == v1::SEVERITY_UNSPECIFIED || !v1::Severity_IsValid(request.severity())) {
     return Status::InvalidArgument("is required: SEV1, SEV2, SEV3 or SEV4", "severity");
   }
   BRIDGELINE_RETURN_IF_ERROR(required(request.subject(), "subject"));
@@ -449,7 +450,9 @@ Result<Outcome> Engine::Handle(std::string_view case_id, const v1::EventRequest&
       event.set_owner(request.owner());
       break;
     case v1::EventType::set_priority:
-      if (request.priority() == v1::PRIORITY_UNSPECIFIED) {
+      // A number past P4 would index the contract's SLA targets out of bounds.
+      if (request.priority() == v1::PRIORITY_UNSPECIFIED ||
+          !v1::Priority_IsValid(request.priority())) {
         return Status::InvalidArgument("is required for set_priority: P1, P2, P3 or P4",
                                        "priority");
       }

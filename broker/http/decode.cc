@@ -20,14 +20,8 @@ namespace {
 std::string ExpectedFor(const std::string& type_url) {
   const std::string name = type_url.substr(type_url.rfind('/') + 1);
   const pb::DescriptorPool* pool = pb::DescriptorPool::generated_pool();
-  if (const pb::EnumDescriptor* type = pool->FindEnumTypeByName(name)) {
-    std::string names;
-    for (int i = 0; i < type->value_count(); ++i) {
-      if (type->value(i)->number() == 0) continue;  // unspecified: never a valid input
-      names += (names.empty() ? "" : ", ") + type->value(i)->name();
-    }
-    return "must be one of " + names;
-  }
+  if (const pb::EnumDescriptor* type = pool->FindEnumTypeByName(name))
+    return "must be one of " + EnumNames(type);
   if (pool->FindMessageTypeByName(name) != nullptr) return "must be an object";
   return "must be a " + name;
 }
@@ -96,7 +90,7 @@ Status DecodeJsonBody(const Request& request, google::protobuf::Message* message
   }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  Status parsed = JsonToMessage(request.body(), message, options, RepeatedFields::kRefused);
+  Status parsed = JsonToMessage(request.body(), message, options, Strictness::kStrict);
   if (!parsed.ok()) return parsed.field().empty() ? JsonError(parsed.message()) : parsed;
   return Status::Ok();
 }

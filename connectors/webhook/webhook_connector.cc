@@ -84,8 +84,7 @@ class WebhookConnector : public Connector {
                                       header("webhook-signature"), request.body, request.now,
                                       tolerance_ms_));
     InboundChange change;
-    if (Status parsed = JsonToMessage(request.body, &change, {}, RepeatedFields::kRefused);
-        !parsed.ok())
+    if (Status parsed = JsonToMessage(request.body, &change, {}, Strictness::kStrict); !parsed.ok())
       return parsed.field().empty() ? Status::InvalidArgument(parsed.message()) : parsed;
     if (change.case_id().empty()) return Status::InvalidArgument("is required", "case_id");
     if (change.type() == v1::EventType::TYPE_UNSPECIFIED)

@@ -328,13 +328,23 @@ TEST_CASE("a field given twice is found by its path, whichever name it goes by",
     bridgeline::v1::EscalateRequest read;
     read.set_contract("kept");
     const std::string twice = R"({"customer":{"tier":"gold","tier":"silver"}})";
-    auto refused =
-        bridgeline::JsonToMessage(twice, &read, {}, bridgeline::RepeatedFields::kRefused);
+    auto refused = bridgeline::JsonToMessage(twice, &read, {}, bridgeline::Strictness::kStrict);
     CHECK_FALSE(refused.ok());
     CHECK(refused.field() == "customer.tier");
     CHECK(read.contract() == "kept");
     REQUIRE(bridgeline::JsonToMessage(twice, &read).ok());
     CHECK(read.customer().tier() == "silver");
+  }
+  SECTION("strict reading also refuses an enum number its type does not declare") {
+    bridgeline::v1::Case read;
+    const std::string text = R"({"clocks":[{"kind":"RESOLVE"},{"kind":77}]})";
+    REQUIRE(bridgeline::JsonToMessage(text, &read).ok());  // protobuf keeps any number
+    CHECK(read.clocks(1).kind() == 77);
+    auto refused = bridgeline::JsonToMessage(text, &read, {}, bridgeline::Strictness::kStrict);
+    CHECK(refused.field() == "clocks[1].kind");
+    CHECK_THAT(refused.message(), Catch::StartsWith("must be one of "));
+    CHECK_THAT(refused.message(), Catch::EndsWith(", not 77"));
+    CHECK(read.clocks(1).kind() == 77);  // unchanged by the refusal
   }
   SECTION("no field of a printed message repeats; one printed again is found by its name") {
     std::mt19937 random(20261203);

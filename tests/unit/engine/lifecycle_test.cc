@@ -152,6 +152,19 @@ TEST_CASE("refusals say why, with the right kind of error", "[engine][lifecycle]
     auto outcome = engine.Handle(id, Event(T::flag_exception, "n", ""), Client(), now);
     CHECK(outcome.status().field() == "reason");
   }
+  SECTION("a priority or severity no enum value names is refused, not looked up") {
+    // JSON may carry an enum as any number; P4 is the last row of the SLA targets.
+    for (int number : {5, 9, -1}) {
+      INFO(number);
+      auto raise = Event(T::set_priority, "n", "vip");
+      raise.set_priority(static_cast<v1::Priority>(number));
+      auto outcome = engine.Handle(id, raise, Client(), now);
+      CHECK(outcome.status().field() == "priority");
+      auto escalation = Escalation("acme", "T-N", "C-N");
+      escalation.set_severity(static_cast<v1::Severity>(number));
+      CHECK(engine.Escalate(escalation, Outsourcer(), now).status().field() == "severity");
+    }
+  }
 }
 
 TEST_CASE("confirm closes the case and takes it out of memory; reopen sends it back",
