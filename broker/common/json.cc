@@ -129,6 +129,27 @@ class JsonCursor {
       ++at_;
   }
 
+  // The field of `type` that JSON names `name`: by its proto name or its JSON name, as
+  // protobuf's converter reads them; null when there is none.
+  static const pb::FieldDescriptor* FieldNamed(const pb::Descriptor* type,
+                                               const std::string& name) {
+    const pb::FieldDescriptor* field = type->FindFieldByName(name);
+    for (int i = 0; field == nullptr && i < type->field_count(); ++i) {
+      if (type->field(i)->json_name() == name) field = type->field(i);
+    }
+    return field;
+  }
+
+  // Appends what the one-character escape `\<escaped>` stands for (\" \\ \/ \b \f \n \r \t);
+  // false for any other character, \u included.
+  static bool AppendShortEscape(char escaped, std::string* out) {
+    static constexpr std::string_view kEscaped = "\"\\/bfnrt", kMeaning = "\"\\/\b\f\n\r\t";
+    const auto which = kEscaped.find(escaped);
+    if (which == std::string_view::npos) return false;
+    *out += kMeaning[which];
+    return true;
+  }
+
   std::string_view text_;
   std::size_t at_ = 0;
 };
@@ -167,10 +188,7 @@ class FastObjectParser : JsonCursor {
     while (true) {
       std::string name;
       if (!ParseString(&name)) return false;
-      const pb::FieldDescriptor* field = descriptor->FindFieldByName(name);
-      for (int i = 0; field == nullptr && i < descriptor->field_count(); ++i) {
-        if (descriptor->field(i)->json_name() == name) field = descriptor->field(i);
-      }
+      const pb::FieldDescriptor* field = FieldNamed(descriptor, name);
       if (field == nullptr || field->is_repeated() || field->containing_oneof() != nullptr ||
           field->index() >= 64 || (seen & (std::uint64_t{1} << field->index())))
         return false;
@@ -221,11 +239,7 @@ class FastObjectParser : JsonCursor {
       }
       if (static_cast<unsigned char>(c) < 0x20) return false;
       if (c == '\\') {
-        if (at_ + 1 >= text_.size()) return false;
-        static constexpr std::string_view kEscaped = "\"\\/bfnrt", kMeaning = "\"\\/\b\f\n\r\t";
-        const auto which = kEscaped.find(text_[at_ + 1]);
-        if (which == std::string_view::npos) return false;
-        *out += kMeaning[which];
+        if (at_ + 1 >= text_.size() || !AppendShortEscape(text_[at_ + 1], out)) return false;
         at_ += 2;
         continue;
       }
@@ -279,10 +293,7 @@ class RepeatedFieldFinder : JsonCursor {
       SkipSpace();
       const pb::FieldDescriptor* field = nullptr;
       if (type != nullptr && map_value == nullptr) {
-        field = type->FindFieldByName(name);
-        for (int i = 0; field == nullptr && i < type->field_count(); ++i) {
-          if (type->field(i)->json_name() == name) field = type->field(i);
-        }
+        field = FieldNamed(type, name);
         if (field != nullptr && !fields.insert(field->index()).second)
           return Found(Join(path, field->name()));
         // An unknown field is refused by the converter; its value is not looked into.
@@ -396,11 +407,7 @@ class RepeatedFieldFinder : JsonCursor {
       }
       if (at_ >= text_.size()) return false;
       const char escaped = text_[at_++];
-      static constexpr std::string_view kEscaped = "\"\\/bfnrt", kMeaning = "\"\\/\b\f\n\r\t";
-      if (const auto which = kEscaped.find(escaped); which != std::string_view::npos) {
-        *out += kMeaning[which];
-        continue;
-      }
+      if (AppendShortEscape(escaped, out)) continue;
       if (escaped != 'u') return false;
       std::uint32_t point = 0;
       if (!Hex4(&point)) return false;

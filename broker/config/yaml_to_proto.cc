@@ -8,6 +8,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "broker/common/json.h"
 #include "broker/common/time.h"
 
 namespace bridgeline::config {
@@ -251,17 +252,14 @@ bool YamlToProto::FillScalar(const YAML::Node& node, pb::Message* message,
     }
     case pb::FieldDescriptor::CPPTYPE_ENUM: {
       const pb::EnumDescriptor* type = field->enum_type();
-      std::string choices;
       for (int i = 1; i < type->value_count(); ++i) {  // 0 is always *_UNSPECIFIED
         if (EqualsIgnoringCase(type->value(i)->name(), text)) {
           repeated ? reflection->AddEnumValue(message, field, type->value(i)->number())
                    : reflection->SetEnumValue(message, field, type->value(i)->number());
           return true;
         }
-        if (i > 1) choices += ", ";
-        choices += type->value(i)->name();
       }
-      return wrong("one of " + choices);
+      return wrong("one of " + EnumNames(type));
     }
     case pb::FieldDescriptor::CPPTYPE_MESSAGE:
       break;

@@ -4,6 +4,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <re2/re2.h>
 
+#include <boost/beast/core/string.hpp>
 #include <cctype>
 
 #include "broker/common/json.h"
@@ -73,12 +74,7 @@ bool DeclaresJsonBody(const Request& request) {
   while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
   while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
   if (type.empty()) return request.count(bhttp::field::content_type) == 0;
-  constexpr std::string_view kJson = "application/json";
-  if (type.size() != kJson.size()) return false;
-  for (std::size_t i = 0; i < type.size(); ++i) {  // media types are case-insensitive
-    if (std::tolower(static_cast<unsigned char>(type[i])) != kJson[i]) return false;
-  }
-  return true;
+  return boost::beast::iequals(type, "application/json");  // media types ignore case
 }
 
 Status DecodeJsonBody(const Request& request, google::protobuf::Message* message) {
