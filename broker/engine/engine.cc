@@ -124,7 +124,8 @@ Status ValidateEscalation(const v1::EscalateRequest& request) {
 Engine::Engine(std::shared_ptr<const Rules> rules) : rules_(std::move(rules)) {}
 
 std::uint64_t Engine::CaseNumber(std::string_view id) {
-  if (id.size() < 4 || id.substr(0, 3) != "BL-") return 0;
+  // One spelling per case: "BL-01" is not BL-1, so no two URLs name the same case.
+  if (id.size() < 4 || id.substr(0, 3) != "BL-" || id[3] == '0') return 0;
   std::uint64_t number = 0;
   auto [end, error] = std::from_chars(id.data() + 3, id.data() + id.size(), number);
   if (error != std::errc() || end != id.data() + id.size()) return 0;

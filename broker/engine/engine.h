@@ -104,7 +104,8 @@ class Engine {
   }
 
   static std::string CaseId(std::uint64_t number) { return "BL-" + std::to_string(number); }
-  // The number in "BL-<number>", or 0 when `id` is not a case id.
+  // The number in "BL-<number>", or 0 when `id` is not a case id as CaseId spells it (a
+  // leading zero, a sign or anything after the digits).
   static std::uint64_t CaseNumber(std::string_view id);
 
  private:

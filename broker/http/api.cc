@@ -268,6 +268,12 @@ void Api::Handle(Request&& request, Respond unobserved) {
   for (auto param : target->params()) query.emplace_back(param.key, param.value);
   const auto method = request.method();
 
+  // Calls that take no query parameter refuse one, as the listings refuse those they do not
+  // take: a misspelt option silently ignored would answer another question than the one asked.
+  auto takes_no_query = [&]() -> std::optional<Response> {
+    if (query.empty()) return std::nullopt;
+    return ProblemFor(UnknownParameter(query.front().first, query.front().second));
+  };
   auto method_not_allowed = [&](const char* allow) {
     auto response = Problem(405, "method-not-allowed", "Method not allowed",
                             std::string(request.method_string()) + " is not allowed on " + path);
@@ -337,6 +343,7 @@ void Api::Handle(Request&& request, Respond unobserved) {
     if (method != bhttp::verb::post) return method_not_allowed("POST");
     if (caller->side != v1::OPS)
       return respond(ProblemFor(Status::PermissionDenied("backups need an ops token")));
+    if (auto refused = takes_no_query()) return respond(std::move(*refused));
     v1::BackupRequest backup;
     if (auto problem = BodyProblem(request, &backup)) return respond(std::move(*problem));
     if (backup.to().empty() || backup.to().front() != '/') {
@@ -379,6 +386,7 @@ void Api::Handle(Request&& request, Respond unobserved) {
                                  DeadLetters(query, respond);
                                });
     }
+    if (auto refused = takes_no_query()) return respond(std::move(*refused));
     return boost::asio::post(readers_, [this, dead_letter, respond = std::move(respond)] {
       Status replayed = dispatcher_->Replay(dead_letter);
       if (!replayed.ok()) return respond(ProblemFor(replayed));
@@ -395,8 +403,10 @@ void Api::Handle(Request&& request, Respond unobserved) {
   static const RE2 kCaseEvents(R"(^/v1/escalations/([A-Za-z0-9-]+)/events$)");
   std::string case_id;
   if (path == "/v1/escalations") {
-    if (method == bhttp::verb::post)
+    if (method == bhttp::verb::post) {
+      if (auto refused = takes_no_query()) return respond(std::move(*refused));
       return Escalate(*caller, std::move(request), std::move(respond));
+    }
     if (method == bhttp::verb::get) {
       return boost::asio::post(
           readers_, [this, who = *caller, query = std::move(query), respond = std::move(respond)] {
@@ -406,8 +416,10 @@ void Api::Handle(Request&& request, Respond unobserved) {
     return method_not_allowed("GET, POST");
   }
   if (RE2::FullMatch(path, kCaseEvents, &case_id)) {
-    if (method == bhttp::verb::post)
+    if (method == bhttp::verb::post) {
+      if (auto refused = takes_no_query()) return respond(std::move(*refused));
       return PostEvent(*caller, case_id, std::move(request), std::move(respond));
+    }
     if (method == bhttp::verb::get) {
       return boost::asio::post(
           readers_, [this, who = *caller, case_id, query = std::move(query),
@@ -417,6 +429,7 @@ void Api::Handle(Request&& request, Respond unobserved) {
   }
   if (RE2::FullMatch(path, kCase, &case_id)) {
     if (method == bhttp::verb::get) {
+      if (auto refused = takes_no_query()) return respond(std::move(*refused));
       return boost::asio::post(readers_,
                                [this, who = *caller, case_id, respond = std::move(respond)] {
                                  GetCase(who, case_id, respond);

@@ -152,6 +152,21 @@ TEST_CASE("refusals say why, with the right kind of error", "[engine][lifecycle]
     auto outcome = engine.Handle(id, Event(T::flag_exception, "n", ""), Client(), now);
     CHECK(outcome.status().field() == "reason");
   }
+  SECTION("a case answers to its own id only, not to another spelling of its number") {
+    REQUIRE(id.rfind("BL-", 0) == 0);
+    const std::string number = id.substr(3);
+    for (const std::string& other :
+         std::vector<std::string>{"BL-0" + number, "BL-00" + number, "BL-+" + number,
+                                  "BL- " + number, id + " ", "bl-" + number, "BL-"}) {
+      INFO(other);
+      CHECK(Engine::CaseNumber(other) == 0);
+      CHECK_FALSE(engine.Find(other).has_value());
+      CHECK(engine.Handle(other, Event(T::comment, "n"), Client(), now).status().code() ==
+            bridgeline::Status::Code::kNotFound);
+    }
+    CHECK(Engine::CaseNumber(id) == std::stoull(number));
+    CHECK(engine.Find(id).has_value());
+  }
   SECTION("a priority or severity no enum value names is refused, not looked up") {
     // JSON may carry an enum as any number; P4 is the last row of the SLA targets.
     for (int number : {5, 9, -1}) {
