@@ -770,15 +770,24 @@ void Api::View(const Caller& caller, const v1::Case& state, const std::vector<v1
   const engine::ContractRules* contract = rules_->Contract(state.contract());
   v1::DueTimes* due = view.mutable_due();
   if (contract != nullptr) due->set_time_zone(contract->calendar().time_zone_name());
-  auto set_due = [&](v1::ClockKind kind, google::protobuf::Timestamp* utc, std::string* local) {
+  // A clock that is not running has no due time, and its instant is left out rather than
+  // printed as the epoch: an acknowledged case is due to be acknowledged by no time at all.
+  auto due_at = [&](v1::ClockKind kind) -> const google::protobuf::Timestamp* {
     const v1::Clock* clock = engine::FindClock(state, kind);
-    if (clock == nullptr || !clock->has_due_at()) return;
-    *utc = clock->due_at();
-    if (contract != nullptr)
-      *local = contract->calendar().FormatLocal(FromTimestamp(clock->due_at()));
+    return clock != nullptr && clock->has_due_at() ? &clock->due_at() : nullptr;
   };
-  set_due(v1::ACKNOWLEDGE, due->mutable_acknowledge_by(), due->mutable_acknowledge_by_local());
-  set_due(v1::RESOLVE, due->mutable_resolve_by(), due->mutable_resolve_by_local());
+  auto local = [&](const google::protobuf::Timestamp& at) {
+    return contract == nullptr ? std::string()
+                               : contract->calendar().FormatLocal(FromTimestamp(at));
+  };
+  if (const auto* at = due_at(v1::ACKNOWLEDGE)) {
+    *due->mutable_acknowledge_by() = *at;
+    due->set_acknowledge_by_local(local(*at));
+  }
+  if (const auto* at = due_at(v1::RESOLVE)) {
+    *due->mutable_resolve_by() = *at;
+    due->set_resolve_by_local(local(*at));
+  }
   if (events != nullptr) {
     *view.mutable_events() = {events->begin(), events->end()};
     if (!events->empty()) view.set_earlier_events(events->front().case_version() - 1);

@@ -89,6 +89,20 @@ TEST_CASE("an escalation is answered at once, stored durably and survives a rest
           client.Request("GET", "/v1/escalations/" + case_id, {}, kOutsourcer).body);
     }
     CHECK(forwarded.status() == v1::FORWARDED);
+
+    // Once acknowledged, the case is due to be acknowledged by no time at all: the instant is
+    // left out, not printed as the epoch; the resolve time stays what the agent was told.
+    auto acknowledged = client.Request("POST", "/v1/escalations/" + case_id + "/events",
+                                       R"({"type":"acknowledge"})", kGlobex);
+    INFO(acknowledged.body);
+    REQUIRE(acknowledged.status == 200);
+    CHECK_THAT(acknowledged.body,
+               !Catch::Contains("\"acknowledge_by\"") && !Catch::Contains("1970-"));
+    auto due = Parse<v1::CaseView>(acknowledged.body).due();
+    CHECK_FALSE(due.has_acknowledge_by());
+    CHECK(due.acknowledge_by_local().empty());
+    CHECK(due.resolve_by().seconds() == view.due().resolve_by().seconds());
+    CHECK_FALSE(due.resolve_by_local().empty());
     std::ifstream lines(desk);
     std::string first_line;
     REQUIRE(std::getline(lines, first_line));
@@ -109,10 +123,12 @@ TEST_CASE("an escalation is answered at once, stored durably and survives a rest
     auto view = Parse<v1::CaseView>(read.body);
     CHECK(view.id() == case_id);
     CHECK(view.owner() == "globex-payments-l2");
-    CHECK(view.status() == v1::FORWARDED);
-    REQUIRE(view.events_size() == 2);
+    CHECK(view.status() == v1::ACKNOWLEDGED);
+    REQUIRE(view.events_size() == 3);
     CHECK(view.events(0).type() == v1::EventType::escalated);
     CHECK(view.events(1).type() == v1::EventType::forwarded);
+    CHECK(view.events(2).type() == v1::EventType::acknowledge);
+    CHECK_FALSE(view.due().has_acknowledge_by());
 
     // Numbering continues after a restart.
     auto next = client.Request("POST", "/v1/escalations",
