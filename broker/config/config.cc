@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -227,6 +228,7 @@ class Validator {
               fmt::format("owner '{}' belongs to organization '{}', which is not defined",
                           owner.name(), owner.organization()));
       }
+      owner_organizations_.emplace(owner.name(), owner.organization());
     }
   }
 
@@ -317,6 +319,24 @@ class Validator {
     }
   }
 
+  // A contract's cases are owned within its two organizations: an owner elsewhere could not
+  // see the case it answers for.
+  void CheckOwner(const v1::Contract& contract, const std::string& owner, const std::string& path) {
+    CheckReference(owners_, owner, path, "owner", contract.name());
+    auto organization = owner_organizations_.find(owner);
+    if (organization == owner_organizations_.end()) return;
+    // A party that is not defined is the error already reported, not the owner.
+    if (!organizations_.count(contract.outsourcer()) || !organizations_.count(contract.client()))
+      return;
+    if (organization->second != contract.outsourcer() &&
+        organization->second != contract.client()) {
+      Error(path, fmt::format("owner '{}' belongs to organization '{}', which is not party to "
+                              "contract '{}' ({} and {})",
+                              owner, organization->second, contract.name(), contract.outsourcer(),
+                              contract.client()));
+    }
+  }
+
   void CheckPatterns(const google::protobuf::RepeatedPtrField<std::string>& patterns,
                      const std::string& path) {
     for (int i = 0; i < patterns.size(); ++i) {
@@ -382,7 +402,7 @@ class Validator {
     for (int r = 0; r < contract.routes_size(); ++r) {
       const auto& route = contract.routes(r);
       std::string route_path = fmt::format("{}.routes[{}]", path, r);
-      CheckReference(owners_, route.owner(), route_path + ".owner", "owner", name);
+      CheckOwner(contract, route.owner(), route_path + ".owner");
       CheckPatterns(route.match().text(), route_path + ".match.text");
       for (int t = 0; t < route.match().customer_tier_size(); ++t) {
         if (!tiers.count(route.match().customer_tier(t))) {
@@ -426,7 +446,7 @@ class Validator {
       std::string step_path = fmt::format("{}.escalation_ladder[{}]", path, s);
       switch (step.action()) {
         case v1::TRANSFER:
-          CheckReference(owners_, step.owner(), step_path + ".owner", "owner", name);
+          CheckOwner(contract, step.owner(), step_path + ".owner");
           break;
         case v1::RAISE_PRIORITY:
           if (step.priority() == v1::PRIORITY_UNSPECIFIED)
@@ -506,6 +526,7 @@ class Validator {
   const ConnectorTypes& connector_types_;
   std::vector<ConfigError>* errors_;
   std::set<std::string> organizations_, owners_, calendars_, connectors_, contract_names_;
+  std::map<std::string, std::string> owner_organizations_;  // first definition wins
   std::map<std::string, v1::Side> side_of_;
 };
 

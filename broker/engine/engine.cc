@@ -439,8 +439,15 @@ Result<Outcome> Engine::Handle(std::string_view case_id, const v1::EventRequest&
     case v1::EventType::transfer:
       if (request.owner().empty())
         return Status::InvalidArgument("is required for transfer", "owner");
-      if (!rules_->OwnerExists(request.owner())) {
+      if (const std::string* organization = rules_->OwnerOrganization(request.owner());
+          organization == nullptr) {
         return Status::InvalidArgument("no owner '" + request.owner() + "' is defined", "owner");
+      } else if (*organization != state.outsourcer() && *organization != state.client()) {
+        // One of the two parties answers for the case; a third could not even see it.
+        return Status::InvalidArgument("owner '" + request.owner() + "' belongs to '" +
+                                           *organization + "', which is not party to contract '" +
+                                           state.contract() + "'",
+                                       "owner");
       }
       if (request.owner() == state.owner()) {
         return Status::FailedPrecondition("case " + state.id() + " is already owned by " +

@@ -98,7 +98,8 @@ std::vector<std::string> ContractRules::Tiers() const {
 
 Result<std::shared_ptr<const Rules>> Rules::Compile(const v1::BrokerConfig& config) {
   auto rules = std::make_shared<Rules>();
-  for (const auto& owner : config.owners()) rules->owners_.insert(owner.name());
+  for (const auto& owner : config.owners())
+    rules->owner_organizations_.emplace(owner.name(), owner.organization());
   std::map<std::string, const v1::Calendar*> calendars;
   for (const auto& calendar : config.calendars()) calendars[calendar.name()] = &calendar;
 
@@ -149,6 +150,9 @@ const ContractRules* Rules::Contract(std::string_view name) const {
   return found == contracts_.end() ? nullptr : found->second.get();
 }
 
-bool Rules::OwnerExists(std::string_view owner) const { return owners_.count(owner) > 0; }
+const std::string* Rules::OwnerOrganization(std::string_view owner) const {
+  auto found = owner_organizations_.find(owner);
+  return found == owner_organizations_.end() ? nullptr : &found->second;
+}
 
 }  // namespace bridgeline::engine

@@ -7,7 +7,6 @@
 #include <array>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,14 +72,15 @@ class Rules {
   static Result<std::shared_ptr<const Rules>> Compile(const bridgeline::v1::BrokerConfig& config);
 
   const ContractRules* Contract(std::string_view name) const;
-  bool OwnerExists(std::string_view owner) const;
+  // The organization `owner` belongs to, or null when no such owner is defined.
+  const std::string* OwnerOrganization(std::string_view owner) const;
   const std::map<std::string, std::unique_ptr<ContractRules>, std::less<>>& contracts() const {
     return contracts_;
   }
 
  private:
   std::map<std::string, std::unique_ptr<ContractRules>, std::less<>> contracts_;
-  std::set<std::string, std::less<>> owners_;
+  std::map<std::string, std::string, std::less<>> owner_organizations_;
 };
 
 // Lower number, more urgent: P1 outranks P2.

@@ -143,6 +143,18 @@ TEST_CASE("a bad config is refused with file, line, column and a plain sentence"
     CHECK(error.line == 27);
     CHECK_THAT(error.message, Catch::Contains("owner 'nobody', which is not defined"));
   }
+  SECTION("an owner outside the contract's two organizations") {
+    std::string text = Replace(kValid, "owners:\n",
+                               "  - name: umbrella\n    side: client\nowners:\n"
+                               "  - { name: umbrella-desk, organization: umbrella }\n");
+    auto error = OnlyError(
+        Load(Replace(text, "        owner: acme-desk\n", "        owner: umbrella-desk\n")));
+    CHECK(error.line == 30);
+    CHECK(error.column == 9);
+    CHECK_THAT(error.message, Catch::Contains("owner 'umbrella-desk' belongs to organization "
+                                              "'umbrella', which is not party to contract "
+                                              "'bpo-acme' (bpo and acme)"));
+  }
   SECTION("a reference to an undefined connector") {
     auto error = OnlyError(
         Load(Replace(kValid, "    connectors: [desk]\n", "    connectors: [desk, pager]\n")));

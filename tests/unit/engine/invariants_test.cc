@@ -21,8 +21,13 @@ namespace {
 constexpr int kSequences = 1000;
 constexpr int kStepsPerSequence = 120;
 
-const std::set<std::string> kOwners = {"acme-desk", "acme-security", "acme-platinum",
-                                       "acme-duty", "bpo-lead",      "berlin-desk"};
+// Every owner of the fixture's config, with its organization.
+const std::map<std::string, std::string> kOwners = {{"acme-desk", "acme-corp"},
+                                                    {"acme-security", "acme-corp"},
+                                                    {"acme-platinum", "acme-corp"},
+                                                    {"acme-duty", "acme-corp"},
+                                                    {"bpo-lead", "bpo"},
+                                                    {"berlin-desk", "berlin-gmbh"}};
 
 bool Urgent(v1::Priority a, v1::Priority b) { return a < b; }
 
@@ -84,7 +89,7 @@ class Checker {
         if (Pick(0, 2) > 0) std::tie(type, client) = FittingMove(state->status());
         auto request = Event(type, Pick(0, 5) ? "note" : "", Pick(0, 3) ? "reason" : "");
         if (type == T::transfer)
-          request.set_owner(*std::next(kOwners.begin(), Pick<int>(0, kOwners.size() - 1)));
+          request.set_owner(std::next(kOwners.begin(), Pick<int>(0, kOwners.size() - 1))->first);
         if (type == T::set_priority) request.set_priority(static_cast<v1::Priority>(Pick(1, 4)));
         v1::Actor actor = client ? Client(state->client()) : Outsourcer();
         now_ += Pick<TimeMs>(0, 20 * kMinuteMs);
@@ -178,8 +183,10 @@ class Checker {
       const auto state = engine_.Find(id);
       if (!state) continue;
       INFO("case " << id << " in " << v1::CaseStatus_Name(state->status()));
-      // Exactly one owner, always a defined one.
+      // Exactly one owner, always a defined one of the case's own two organizations.
       REQUIRE(kOwners.count(state->owner()) == 1);
+      const std::string& organization = kOwners.at(state->owner());
+      REQUIRE((organization == state->outsourcer() || organization == state->client()));
       REQUIRE(state->waiting_on() == WaitingOn(state->status()));
       const v1::CaseStatus status = state->status();
       auto clock_state = [&](v1::ClockKind kind) {

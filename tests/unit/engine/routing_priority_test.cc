@@ -203,13 +203,22 @@ TEST_CASE("flag_exception marks the case and is counted by route and reason",
       engine.Handle(id, Event(T::flag_exception, "", "again"), Outsourcer(), kStart + 2).ok());
 }
 
-TEST_CASE("a transfer needs a defined owner and a reason", "[engine][routing]") {
+TEST_CASE("a transfer needs a defined owner of the contract's parties, and a reason",
+          "[engine][routing]") {
   Engine engine(TestRules());
   auto created = engine.Escalate(Escalation(), Outsourcer(), kStart);
   std::string id = created->state.id();
-  auto transfer = Event(T::transfer, "", "");
+  auto transfer = Event(T::transfer, "", "handing over");
   transfer.set_owner("nobody");
   CHECK(engine.Handle(id, transfer, Outsourcer(), kStart + 1).status().field() == "owner");
+  // berlin-desk is another client's: it could not even see the case it would answer for.
+  transfer.set_owner("berlin-desk");
+  auto elsewhere = engine.Handle(id, transfer, Outsourcer(), kStart + 1);
+  CHECK(elsewhere.status().field() == "owner");
+  CHECK_THAT(elsewhere.status().message(),
+             Catch::Contains("belongs to 'berlin-gmbh', which is not party to contract 'acme'"));
+  CHECK(engine.Find(id)->owner() == created->state.owner());
+  transfer.set_reason("");
   transfer.set_owner("bpo-lead");
   CHECK(engine.Handle(id, transfer, Outsourcer(), kStart + 1).status().field() == "reason");
   transfer.set_reason("the outsourcer runs it end to end");
