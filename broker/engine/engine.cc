@@ -424,6 +424,15 @@ Result<Outcome> Engine::Handle(std::string_view case_id, const v1::EventRequest&
   BRIDGELINE_RETURN_IF_ERROR(CheckLength(request.note(), kMaxTextLength, "note"));
   BRIDGELINE_RETURN_IF_ERROR(CheckLength(request.reason(), kMaxTextLength, "reason"));
   BRIDGELINE_RETURN_IF_ERROR(CheckLength(request.actor().person(), kMaxIdLength, "actor.person"));
+  // A note and a reason go into any event's history; an owner or a priority sent with another
+  // type would be dropped, and the sender would believe the case moved.
+  if (!request.owner().empty() && request.type() != v1::EventType::transfer)
+    return Status::InvalidArgument("is taken by transfer only, not by " + type_name, "owner");
+  if (request.priority() != v1::PRIORITY_UNSPECIFIED &&
+      request.type() != v1::EventType::set_priority) {
+    return Status::InvalidArgument("is taken by set_priority only, not by " + type_name,
+                                   "priority");
+  }
 
   v1::Event event = NewEvent(state, request.type(), actor, now);
   event.mutable_actor()->set_person(request.actor().person());

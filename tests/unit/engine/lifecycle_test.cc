@@ -144,6 +144,22 @@ TEST_CASE("refusals say why, with the right kind of error", "[engine][lifecycle]
     auto outcome = engine.Handle(id, Event(T::clock_breach), Client(), now);
     CHECK(outcome.status().field() == "type");
   }
+  SECTION("an owner or a priority sent with another type is refused, not dropped") {
+    auto update_with_owner = Event(T::update, "working on it");
+    update_with_owner.set_owner("acme-security");
+    auto with_owner = engine.Handle(id, update_with_owner, Client(), now);
+    CHECK(with_owner.status().field() == "owner");
+    CHECK_THAT(with_owner.status().message(), Catch::Contains("transfer only, not by update"));
+    auto update_with_priority = Event(T::update, "working on it");
+    update_with_priority.set_priority(v1::P1);
+    auto with_priority = engine.Handle(id, update_with_priority, Client(), now);
+    CHECK(with_priority.status().field() == "priority");
+    CHECK_THAT(with_priority.status().message(), Catch::Contains("set_priority only"));
+    CHECK(engine.Find(id)->priority() != v1::P1);
+    // A note and a reason are history for any type.
+    CHECK(
+        engine.Handle(id, Event(T::update, "working on it", "customer asked"), Client(), now).ok());
+  }
   SECTION("request_info needs a note") {
     auto outcome = engine.Handle(id, Event(T::request_info, ""), Client(), now);
     CHECK(outcome.status().field() == "note");
