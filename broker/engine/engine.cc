@@ -87,9 +87,14 @@ CaseFacts FactsOf(const v1::Case& state) {
   return facts;
 }
 
+// Text of spaces and line breaks only says nothing, so a required field holding it is missing.
+bool Blank(std::string_view text) {
+  return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
 Status ValidateEscalation(const v1::EscalateRequest& request) {
   auto required = [](const std::string& value, const char* field) {
-    return value.empty() ? Status::InvalidArgument("is required", field) : Status::Ok();
+    return Blank(value) ? Status::InvalidArgument("is required", field) : Status::Ok();
   };
   BRIDGELINE_RETURN_IF_ERROR(required(request.contract(), "contract"));
   BRIDGELINE_RETURN_IF_ERROR(required(request.tier1_ticket_id(), "tier1_ticket_id"));
@@ -442,7 +447,7 @@ Result<Outcome> Engine::Handle(std::string_view case_id, const v1::EventRequest&
     case v1::EventType::request_info:
     case v1::EventType::update:
     case v1::EventType::comment:
-      if (request.note().empty())
+      if (Blank(request.note()))
         return Status::InvalidArgument("is required for " + type_name, "note");
       break;
     case v1::EventType::transfer:
@@ -462,7 +467,7 @@ Result<Outcome> Engine::Handle(std::string_view case_id, const v1::EventRequest&
         return Status::FailedPrecondition("case " + state.id() + " is already owned by " +
                                           state.owner());
       }
-      if (request.reason().empty())
+      if (Blank(request.reason()))
         return Status::InvalidArgument("is required for transfer", "reason");
       event.set_owner(request.owner());
       break;
@@ -477,13 +482,13 @@ Result<Outcome> Engine::Handle(std::string_view case_id, const v1::EventRequest&
         return Status::FailedPrecondition("case " + state.id() + " is already " +
                                           v1::Priority_Name(state.priority()));
       }
-      if (MoreUrgent(state.priority(), request.priority()) && request.reason().empty()) {
+      if (MoreUrgent(state.priority(), request.priority()) && Blank(request.reason())) {
         return Status::InvalidArgument("is required to lower a priority", "reason");
       }
       event.set_priority(request.priority());
       break;
     case v1::EventType::flag_exception:
-      if (request.reason().empty())
+      if (Blank(request.reason()))
         return Status::InvalidArgument("is required for flag_exception", "reason");
       if (state.exception_flagged()) {
         return Status::FailedPrecondition("case " + state.id() +

@@ -32,12 +32,13 @@ std::string ExpectedFor(const std::string& type_url) {
 // what was wrong in the API's words rather than the converter's.
 Status JsonError(const std::string& message) {
   static const RE2 kInvalid(R"(^\(([^)]*)\)\s*(\S+)?\s*:\s*(.*)$)");
-  static const RE2 kTopLevel(R"(^(\S+): (.*)$)");
+  // A top-level field's error may come with its name or with none: ": invalid value...".
+  static const RE2 kTopLevel(R"(^(\S*): (.*)$)");
+  if (message.find("Root element must be a message") != std::string::npos)
+    return Status::InvalidArgument("the body must be a JSON object");
   std::string path, name, detail;
   if (!RE2::FullMatch(message, kInvalid, &path, &name, &detail) &&
       !RE2::FullMatch(message, kTopLevel, &name, &detail)) {
-    if (message.find("Root element must be a message") != std::string::npos)
-      return Status::InvalidArgument("the body must be a JSON object");
     std::string first_line = message.substr(0, message.find('\n'));
     return Status::InvalidArgument("the body is not valid JSON: " + first_line);
   }

@@ -198,6 +198,40 @@ TEST_CASE("refusals say why, with the right kind of error", "[engine][lifecycle]
   }
 }
 
+TEST_CASE("required text of spaces and line breaks only counts as missing", "[engine][lifecycle]") {
+  Engine engine(TestRules());
+  TimeMs now = kStart;
+  SECTION("in an escalation") {
+    auto blank_subject = Escalation();
+    blank_subject.set_subject(" \n\t ");
+    CHECK(engine.Escalate(blank_subject, Outsourcer(), now).status().field() == "subject");
+    auto blank_ticket = Escalation();
+    blank_ticket.set_tier1_ticket_id("   ");
+    CHECK(engine.Escalate(blank_ticket, Outsourcer(), now).status().field() == "tier1_ticket_id");
+    auto blank_customer = Escalation();
+    blank_customer.mutable_customer()->set_id("\r\n");
+    CHECK(engine.Escalate(blank_customer, Outsourcer(), now).status().field() == "customer.id");
+    CHECK_FALSE(engine.Find("BL-1").has_value());
+    // Spaces around real text are the sender's to keep.
+    auto padded = Escalation();
+    padded.set_subject("  Cannot log in ");
+    auto created = engine.Escalate(padded, Outsourcer(), now);
+    REQUIRE(created.ok());
+    CHECK(created->state.subject() == "  Cannot log in ");
+  }
+  SECTION("in an event") {
+    std::string id = CaseIn(engine, v1::ACKNOWLEDGED, &now);
+    CHECK(engine.Handle(id, Event(T::request_info, "  "), Client(), now).status().field() ==
+          "note");
+    CHECK(engine.Handle(id, Event(T::flag_exception, "n", "\t"), Client(), now).status().field() ==
+          "reason");
+    auto transfer = Event(T::transfer, "", " ");
+    transfer.set_owner("acme-security");
+    CHECK(engine.Handle(id, transfer, Client(), now).status().field() == "reason");
+    CHECK(engine.Find(id)->status() == v1::ACKNOWLEDGED);
+  }
+}
+
 TEST_CASE("confirm closes the case and takes it out of memory; reopen sends it back",
           "[engine][lifecycle]") {
   Engine engine(TestRules());

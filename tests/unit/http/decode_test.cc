@@ -52,6 +52,7 @@ TEST_CASE("a body that does not read names the field and says what it must be", 
       {R"({"severity":true})", "severity", "must be one of SEV1, SEV2, SEV3, SEV4, not true"},
       {R"({"subject":5})", "subject", "must be a string, not 5"},
       {R"({"customer":{"id":{}}})", "customer.id", "must be a single value, not an object"},
+      {R"({"subject":{"text":"s"}})", "subject", "must be a single value, not an object"},
       {R"({"shoe_size":9})", "shoe_size", "unknown field"},
       {R"({"severity":5})", "severity", "must be one of SEV1, SEV2, SEV3, SEV4, not 5"},
       {R"({"severity":2,"subject":"s","customer":{"id":"c"}})", "", ""},  // a declared number
