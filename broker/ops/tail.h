@@ -37,7 +37,9 @@ class SseParser {
 };
 
 // An escalation-log line (JSON) as one readable terminal line; coloured with ANSI codes when
-// `color`. A line that is not a log line comes back as it is.
+// `color`. A line that is not a log line comes back as it is. Either way, control characters
+// in the text come back escaped ("\n", "\x1b"), so the text cannot break the line or drive the
+// terminal.
 std::string FormatLogLineForTerminal(std::string_view json, bool color);
 
 struct TailOptions {

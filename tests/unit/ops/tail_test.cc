@@ -58,4 +58,31 @@ TEST_CASE("a log line reads as one terminal line") {
   SECTION("what is not a log line passes as it is") {
     CHECK(ops::FormatLogLineForTerminal("not json", false) == "not json");
   }
+  SECTION("text from either side cannot forge a line or drive the terminal") {
+    // A reason with a line break and what looks like the next event, a person's name with ESC
+    // sequences (clear screen, set the window title), C1 controls and Unicode line separators.
+    std::string forged = json;
+    forged.replace(forged.find(R"("organization":"bridgeline")"), 27,
+                   R"("organization":"globex","person":"grace\u001b[2J\u001b]0;pwned\u0007")");
+    forged.replace(forged.find("breach of the ACKNOWLEDGE clock"), 31,
+                   R"(done\n2026-11-23 10:16:00Z  #13  BL-3  resolved\r\u0085\u2028\u2029\u007f)");
+    for (bool color : {false, true}) {
+      const std::string shown = ops::FormatLogLineForTerminal(forged, color);
+      INFO(shown);
+      CHECK(shown.find('\n') == std::string::npos);
+      CHECK(shown.find('\r') == std::string::npos);
+      CHECK(shown.find("\x1b[2J") == std::string::npos);
+      CHECK(shown.find("\x1b]0") == std::string::npos);
+      CHECK(shown.find('\x07') == std::string::npos);
+      CHECK(shown.find("\xc2\x85") == std::string::npos);
+      CHECK(shown.find("\xe2\x80\xa8") == std::string::npos);
+      CHECK(shown.find('\x7f') == std::string::npos);
+      CHECK_THAT(shown, Catch::Contains(R"(by globex/grace\x1b[2J\x1b]0;pwned\x07)"));
+      CHECK_THAT(
+          shown,
+          Catch::Contains(
+              R"((done\n2026-11-23 10:16:00Z  #13  BL-3  resolved\r\u0085\u2028\u2029\x7f))"));
+    }
+    CHECK(ops::FormatLogLineForTerminal("raw\x1b[2J", false) == "raw\\x1b[2J");
+  }
 }
