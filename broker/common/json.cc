@@ -472,6 +472,40 @@ std::size_t InvalidUtf8At(std::string_view text) {
   return std::string_view::npos;
 }
 
+std::string OneLineExcerpt(std::string_view text, std::size_t max_bytes) {
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  static constexpr std::string_view kCut = "...";
+  std::string out;
+  bool space_pending = false;
+  for (std::size_t i = 0; i < text.size();) {
+    CodePoint point = DecodeUtf8(text, i);
+    std::string_view piece = point.length ? text.substr(i, point.length) : kReplacement;
+    i += point.length ? point.length : 1;
+    const bool blank = point.length && (point.value <= 0x20 || point.value == 0x7F ||
+                                        (point.value >= 0x80 && point.value <= 0x9F) ||
+                                        point.value == 0x2028 || point.value == 0x2029);
+    if (blank) {
+      space_pending = !out.empty();
+      continue;
+    }
+    const std::size_t needed = (space_pending ? 1 : 0) + piece.size();
+    if (out.size() + needed > max_bytes) {
+      // Room for the marker: drop whole characters from the end until it fits.
+      while (!out.empty() && out.size() + kCut.size() > max_bytes) {
+        std::size_t last = out.size() - 1;
+        while (last > 0 && (static_cast<unsigned char>(out[last]) & 0xC0) == 0x80) --last;
+        out.resize(last);
+      }
+      if (kCut.size() <= max_bytes) out += kCut;
+      return out;
+    }
+    if (space_pending) out += ' ';
+    space_pending = false;
+    out += piece;
+  }
+  return out;
+}
+
 bool internal::ParseSimpleJsonObject(std::string_view json, pb::Message* message) {
   return FastObjectParser(json).Parse(message);
 }

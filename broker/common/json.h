@@ -51,6 +51,13 @@ Status MessageToJson(const google::protobuf::Message& message, std::string* out,
 // surrogates or code points past U+10FFFF), or npos when it all is.
 std::size_t InvalidUtf8At(std::string_view text);
 
+// Text from elsewhere (a remote system's error page) made fit for one log line and a protobuf
+// string: bytes that are not UTF-8 become U+FFFD, runs of control characters, line breaks and
+// spaces one space, and it is cut at a character's end to at most `max_bytes` (then ending in
+// "..."). Protobuf refuses to parse a string field that is not UTF-8, so a raw excerpt kept in
+// a stored message would make that message unreadable.
+std::string OneLineExcerpt(std::string_view text, std::size_t max_bytes);
+
 // Appends `text` as a JSON string literal, quotes included, escaped as json_util escapes
 // (RFC 8259, plus \u escapes for < > and invisible format characters); bytes that are not
 // valid UTF-8 become U+FFFD, so the output is always valid JSON.

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "broker/common/json.h"
 #include "broker/common/thread.h"
 #include "broker/engine/disclosure.h"
 
@@ -26,6 +27,9 @@ namespace v1 = bridgeline::v1;
 namespace {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
+
+// How much of a failed attempt's error an entry keeps (a remote's answer is quoted in it).
+constexpr std::size_t kLongestErrorBytes = 1024;
 
 // A remote's Retry-After is honoured up to this; beyond it is more likely a mistake.
 constexpr TimeMs kLongestRetryAfterMs = kHourMs;
@@ -264,7 +268,8 @@ class Dispatcher::Lane {
         return Delivered(key, *item, result) || Remove(key);
       }
       item->set_attempts(item->attempts() + 1);
-      item->set_last_error(result.error);
+      // Kept in the stored entry, which must stay readable whatever a connector put here.
+      item->set_last_error(OneLineExcerpt(result.error, kLongestErrorBytes));
       item->set_maybe_delivered(true);  // a timeout may have reached the remote all the same
       const TimeMs age = WallClockNow() - FromTimestamp(item->enqueued_at());
       if (result.kind == DeliveryResult::Kind::kPermanentFailure ||
@@ -277,7 +282,7 @@ class Dispatcher::Lane {
                               : Jitter(backoff);
       backoff = std::min(backoff * 2, policy_.max_backoff_ms);
       spdlog::warn("connector {}: delivery of event #{} failed ({}); retry {} in {} ms", name_,
-                   item->event().sequence(), result.error, item->attempts() + 1, wait);
+                   item->event().sequence(), item->last_error(), item->attempts() + 1, wait);
       // The attempts survive a restart, so a delivery that keeps failing still ends.
       if (Status kept = store_->UpdateOutbox(key, *item); !kept.ok())
         spdlog::warn("connector {}: {}", name_, kept.ToString());

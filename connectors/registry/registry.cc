@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "broker/common/json.h"
+
 namespace bridgeline::connectors {
 
 DeliveryResult DeliveryResult::FromHttpAnswer(int status, const std::string& where,
@@ -11,7 +13,7 @@ DeliveryResult DeliveryResult::FromHttpAnswer(int status, const std::string& whe
   if (status >= 200 && status < 300) return Delivered();
   if (status == 0) return Retry(where + ": " + transport_error);
   std::string error =
-      where + " answered " + std::to_string(status) + ": " + body.substr(0, kBodyShown);
+      where + " answered " + std::to_string(status) + ": " + OneLineExcerpt(body, kBodyShown);
   if (status == 408 || status == 429 || status >= 500)
     return Retry(std::move(error), retry_after_ms);
   return Permanent(std::move(error));

@@ -417,7 +417,7 @@ class Rt5Connector : public Connector {
       if (found.status != 200 || !ParseAnswer(found.body, &rows).ok()) {
         spdlog::warn("connector {}: polling RT failed: {}", name_,
                      found.status ? std::to_string(found.status) + " " +
-                                        found.body.substr(0, kErrorBodyShown)
+                                        OneLineExcerpt(found.body, kErrorBodyShown)
                                   : found.error);
         return;
       }

@@ -243,7 +243,15 @@ TEST_CASE("a delivery the receiver refuses becomes a dead letter, and its replay
   std::atomic<bool> refuse{true};
   sink.SetScript([&](const SinkRequest&, std::size_t) {
     SinkAnswer answer;
-    if (refuse) answer.status = 422;
+    if (refuse) {
+      answer.status = 422;
+      // An error page in Latin-1 over several lines, longer than what a dead letter quotes:
+      // quoted raw, it would be a string protobuf refuses to read back from the store.
+      answer.body =
+          "<html>\r\n<h1>Requ\xeate refus\xe9"
+          "e</h1>\n" +
+          std::string(400, 'x') + "</html>";
+    }
     return answer;
   });
   const std::string dir = BrokerProcess::TempDir("webhook-dead");
@@ -266,7 +274,9 @@ TEST_CASE("a delivery the receiver refuses becomes a dead letter, and its replay
   CHECK(first.case_id() == case_id);
   CHECK(first.event().type() == v1::EventType::escalated);
   CHECK(first.attempts() == 1);
-  CHECK_THAT(first.last_error(), Catch::Contains("answered 422"));
+  CHECK_THAT(first.last_error(), Catch::Contains("answered 422: <html> <h1>Requ\xEF\xBF\xBDte"));
+  CHECK(first.last_error().find('\n') == std::string::npos);
+  CHECK(first.last_error().size() < 400);
   CHECK(first.id() == "globex-hook:" + std::to_string(first.event().sequence()));
 
   SECTION("refusals name what is wrong") {

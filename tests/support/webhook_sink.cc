@@ -66,7 +66,7 @@ WebhookSink::WebhookSink() : impl_(std::make_unique<Impl>()) {
               http::response<http::string_body> response{static_cast<http::status>(answer.status),
                                                          11};
               for (const auto& [name, value] : answer.headers) response.set(name, value);
-              response.body() = "{}";
+              response.body() = answer.body;
               response.prepare_payload();
               response.keep_alive(request.keep_alive());
               http::write(*socket, response, read_error);

@@ -27,6 +27,7 @@ struct SinkAnswer {
   std::map<std::string, std::string> headers;
   // Wait this long before answering (a sender with a shorter timeout gives up first).
   std::chrono::milliseconds delay{0};
+  std::string body = "{}";
 };
 
 class WebhookSink {

@@ -447,3 +447,58 @@ TEST_CASE("text becomes a JSON string that parses back to the same text", "[json
     CHECK(value.string_value() == text);
   }
 }
+
+TEST_CASE("a remote's text becomes one bounded line of UTF-8 that a stored message can hold",
+          "[json]") {
+  using bridgeline::OneLineExcerpt;
+  CHECK(OneLineExcerpt("Service Unavailable", 300) == "Service Unavailable");
+  CHECK(OneLineExcerpt("<html>\r\n  <h1>Bad\tgateway</h1>\n</html>\n", 300) ==
+        "<html> <h1>Bad gateway</h1> </html>");
+  CHECK(OneLineExcerpt("a\x1b[2Jb\xc2\x85"
+                       "c\xe2\x80\xa8"
+                       "d",
+                       300) == "a [2Jb c d");
+  CHECK(OneLineExcerpt("caf\xe9 cr\xe8me", 300) == "caf\xEF\xBF\xBD cr\xEF\xBF\xBDme");  // Latin-1
+  CHECK(OneLineExcerpt("0123456789", 10) == "0123456789");
+  CHECK(OneLineExcerpt("0123456789a", 10) == "0123456...");
+  // Cut at a character's end: 日 is three bytes.
+  CHECK(OneLineExcerpt("\xE6\x97\xA5\xE6\x97\xA5\xE6\x97\xA5", 8) == "\xE6\x97\xA5...");
+  CHECK(OneLineExcerpt("abcdef", 2).empty());
+
+  SECTION("whatever the bytes, the excerpt is valid UTF-8, one line and within bounds") {
+    std::mt19937 random(20261203);
+    std::uniform_int_distribution<int> byte(0, 255), length(0, 400), bound(0, 320);
+    const std::string kAlphabet[] = {"a",
+                                     " ",
+                                     "\n",
+                                     "\r",
+                                     "\t",
+                                     "\x1b",
+                                     "\xff",
+                                     "\xc2\x85",
+                                     "\xe2\x80\xa8",
+                                     "\xE6\x97\xA5",
+                                     "\xF0\x9F\x98\x80",
+                                     "\xE6"};
+    std::uniform_int_distribution<int> pick(0, std::size(kAlphabet) - 1);
+    for (int round = 0; round < 3000; ++round) {
+      std::string text;
+      const int size = length(random);
+      for (int i = 0; i < size; ++i)
+        text +=
+            round % 2 ? std::string(1, static_cast<char>(byte(random))) : kAlphabet[pick(random)];
+      const std::size_t max = static_cast<std::size_t>(bound(random));
+      const std::string excerpt = OneLineExcerpt(text, max);
+      INFO("round " << round << ", max " << max);
+      REQUIRE(excerpt.size() <= max);
+      REQUIRE(bridgeline::InvalidUtf8At(excerpt) == std::string_view::npos);
+      REQUIRE(excerpt.find_first_of("\n\r\t\x1b") == std::string::npos);
+      // Protobuf parses back a string field holding it (it refuses one that is not UTF-8).
+      bridgeline::v1::OutboxItem item;
+      item.set_last_error(excerpt);
+      bridgeline::v1::OutboxItem read;
+      REQUIRE(read.ParseFromString(item.SerializeAsString()));
+      REQUIRE(read.last_error() == excerpt);
+    }
+  }
+}
