@@ -467,9 +467,21 @@ void Api::Stream(const Request& request, const Query& query, const Respond& resp
     }
   }
   // What a reconnecting EventSource sends wins over the URL it was first opened with.
+  const char* position = "after";
   if (auto last_id = request["Last-Event-ID"]; !last_id.empty()) {
-    if (Status parsed = parse_sequence(last_id, "Last-Event-ID"); !parsed.ok())
+    position = "Last-Event-ID";
+    if (Status parsed = parse_sequence(last_id, position); !parsed.ok())
       return respond(ProblemFor(parsed));
+  }
+  // A reader only ever gets events the log has, so a position past its newest means this log is
+  // not the one the reader read: restored from a backup, or started afresh. Waiting there would
+  // skip the new events numbered up to the position without a word.
+  if (const std::uint64_t newest = log_->last_sequence(); after > newest) {
+    return respond(ProblemFor(Status::InvalidArgument(
+        std::to_string(after) + " is past the newest event of this broker's log (" +
+            std::to_string(newest) +
+            "), as after a restore from a backup; resume from a sequence up to that",
+        position)));
   }
   if (++*stream_readers_ > max_stream_readers_) {
     --*stream_readers_;

@@ -262,6 +262,19 @@ TEST_CASE("the stream and the metrics refuse what they must, and filters hold") 
     CHECK(twice.status == 400);
     CHECK(ProblemField(twice, "field") == "min_priority");
   }
+  SECTION("a position past the newest event (a log restored from a backup) is refused") {
+    // Waiting there would skip, without a word, the new events numbered up to it.
+    auto ahead = client.Request("GET", "/v1/stream?after=40", "", kOps);
+    CHECK(ahead.status == 400);
+    CHECK(ProblemField(ahead, "field") == "after");
+    CHECK_THAT(ProblemField(ahead, "detail"),
+               Catch::Contains("40 is past the newest event of this broker's log (0)"));
+    Headers resume = kOps;
+    resume["Last-Event-ID"] = "40";
+    auto resumed = client.Request("GET", "/v1/stream?after=0", "", resume);
+    CHECK(resumed.status == 400);
+    CHECK(ProblemField(resumed, "field") == "Last-Event-ID");
+  }
   SECTION("readers beyond the limit get 503 with Retry-After") {
     std::atomic<bool> release{false};
     std::vector<std::thread> holders;
