@@ -1,6 +1,8 @@
 #include "broker/http/api.h"
 
 #include <google/protobuf/arena.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/json_util.h>
 #include <re2/re2.h>
 #include <spdlog/spdlog.h>
@@ -552,9 +554,9 @@ std::string Api::Metrics() const {
   return out.Take();
 }
 
-Result<std::optional<service::Idempotency>> Api::IdempotencyOf(const Caller& caller,
-                                                               const Request& request,
-                                                               unsigned success_status) {
+Result<std::optional<service::Idempotency>> Api::IdempotencyOf(
+    const Caller& caller, const Request& request, const google::protobuf::Message& decoded,
+    unsigned success_status) {
   constexpr std::string_view kHeader = "Idempotency-Key";
   const auto given = request.count(kHeader);
   if (given == 0) return std::optional<service::Idempotency>();
@@ -570,8 +572,15 @@ Result<std::optional<service::Idempotency>> Api::IdempotencyOf(const Caller& cal
   service::Idempotency idempotency;
   idempotency.organization = caller.organization;
   idempotency.key = std::string(key);
-  idempotency.request_hash = Sha256Hex(std::string(request.method_string()) + ' ' +
-                                       std::string(request.target()) + '\n' + request.body());
+  std::string fingerprint =
+      std::string(request.method_string()) + ' ' + std::string(request.target()) + '\n';
+  {
+    google::protobuf::io::StringOutputStream bytes(&fingerprint);
+    google::protobuf::io::CodedOutputStream coded(&bytes);
+    coded.SetSerializationDeterministic(true);  // map entries in key order
+    decoded.SerializeToCodedStream(&coded);
+  }
+  idempotency.request_hash = Sha256Hex(fingerprint);
   idempotency.ttl_ms = idempotency_ttl_ms_;
   Caller who = caller;
   idempotency.render = [this, who, success_status](const engine::Outcome& outcome) {
@@ -604,10 +613,10 @@ void Api::Escalate(const Caller& caller, Request&& request, Respond respond) {
   if (caller.side != v1::OUTSOURCER) {
     return respond(ProblemFor(Status::PermissionDenied("only an outsourcer can escalate")));
   }
-  auto idempotency = IdempotencyOf(caller, request, 201);
-  if (!idempotency.ok()) return respond(ProblemFor(idempotency.status()));
   v1::EscalateRequest escalate;
   if (auto problem = BodyProblem(request, &escalate)) return respond(std::move(*problem));
+  auto idempotency = IdempotencyOf(caller, request, escalate, 201);
+  if (!idempotency.ok()) return respond(ProblemFor(idempotency.status()));
   v1::Actor actor;
   actor.set_organization(caller.organization);
   actor.set_side(caller.side);
@@ -636,10 +645,10 @@ void Api::PostEvent(const Caller& caller, const std::string& case_id, Request&& 
     return respond(
         ProblemFor(Status::PermissionDenied("an ops token reads; it does not change cases")));
   }
-  auto idempotency = IdempotencyOf(caller, request, 200);
-  if (!idempotency.ok()) return respond(ProblemFor(idempotency.status()));
   v1::EventRequest event;
   if (auto problem = BodyProblem(request, &event)) return respond(std::move(*problem));
+  auto idempotency = IdempotencyOf(caller, request, event, 200);
+  if (!idempotency.ok()) return respond(ProblemFor(idempotency.status()));
   if (event.type() == v1::EventType::TYPE_UNSPECIFIED) {
     return respond(ProblemFor(Status::InvalidArgument("is required", "type")));
   }

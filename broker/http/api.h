@@ -82,11 +82,13 @@ class Api {
   // The same, as a JSON answer with `status`.
   Response ViewJson(unsigned status, const Caller& caller, const bridgeline::v1::Case& state,
                     const std::vector<bridgeline::v1::Event>* events, bool repeat_contact) const;
-  // The request's Idempotency-Key, ready for the broker; nothing when it has none.
+  // The request's Idempotency-Key, ready for the broker; nothing when it has none. A retry is
+  // matched by what `decoded` (the request's body, read) says, not by its bytes: the same
+  // request with other spacing or member order is the same request.
   // InvalidArgument naming the header when it is empty, too long or given twice.
-  Result<std::optional<service::Idempotency>> IdempotencyOf(const Caller& caller,
-                                                            const Request& request,
-                                                            unsigned success_status);
+  Result<std::optional<service::Idempotency>> IdempotencyOf(
+      const Caller& caller, const Request& request, const google::protobuf::Message& decoded,
+      unsigned success_status);
   static Response Json(unsigned status, const google::protobuf::Message& message);
 
   std::map<std::string, Caller> callers_by_token_hash_;

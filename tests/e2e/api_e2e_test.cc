@@ -2,6 +2,7 @@
 // change which case, idempotent retries, bad input, limits, TLS and a graceful stop.
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -358,6 +359,21 @@ TEST_CASE("a retried request with the same Idempotency-Key creates nothing new",
       CHECK(again.status == 201);
       CHECK(again.body == first_body);
       CHECK(again.headers["idempotent-replayed"] == "true");
+      CHECK(CountCases(client) == 1);
+      // A client that prints the same request again with other spacing and member order, and
+      // a field at its default spelt out, sends the same request.
+      v1::EscalateRequest decoded;
+      REQUIRE(ParseJson(body, &decoded));
+      google::protobuf::util::JsonPrintOptions pretty;
+      pretty.add_whitespace = true;
+      pretty.always_print_primitive_fields = true;
+      std::string reprinted;
+      REQUIRE(google::protobuf::util::MessageToJsonString(decoded, &reprinted, pretty).ok());
+      REQUIRE(reprinted != body);
+      auto reordered = client.Request("POST", "/v1/escalations", reprinted, outsourcer);
+      CHECK(reordered.status == 201);
+      CHECK(reordered.body == first_body);
+      CHECK(reordered.headers["idempotent-replayed"] == "true");
       CHECK(CountCases(client) == 1);
       // Without the key, the same body is a repeat contact on the open case, not a replay.
       auto unkeyed =
