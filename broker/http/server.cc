@@ -205,6 +205,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void OnHeader(beast::error_code error, std::size_t bytes) {
+    if (!error) {
+      if (auto refused = RefusedHead(parser_->get())) {
+        // The body, if any, is left unread, so the connection cannot carry another request.
+        request_timer_.cancel();
+        first_request_ = false;
+        keep_alive_ = false;
+        answering_head_ = parser_->get().method() == bhttp::verb::head;
+        return Write(std::move(*refused));
+      }
+    }
     if (error || parser_->is_done()) return OnRead(error, bytes);
     const auto& head = parser_->get();
     if (head.version() >= 11 && beast::iequals(head[bhttp::field::expect], "100-continue")) {
@@ -217,6 +227,30 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
           });
     }
     ReadBody();
+  }
+
+  // What a request's head alone says is wrong with it (RFC 9112): an HTTP/1.1 request names
+  // exactly one Host (3.2), and a body is framed by a transfer coding this server decodes,
+  // which is chunked alone (6.1: 501 for any other).
+  static std::optional<Response> RefusedHead(const Request& head) {
+    if (head.version() >= 11 && head.count(bhttp::field::host) != 1) {
+      return Problem(400, "bad-http", "Malformed HTTP request",
+                     "an HTTP/1.1 request needs exactly one Host header");
+    }
+    if (head.count(bhttp::field::transfer_encoding) > 0) {
+      std::string_view coding = head[bhttp::field::transfer_encoding];
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
+        coding.remove_prefix(1);
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
+        coding.remove_suffix(1);
+      if (head.count(bhttp::field::transfer_encoding) > 1 || !beast::iequals(coding, "chunked")) {
+        return Problem(501, "unsupported-transfer-coding", "Transfer coding not implemented",
+                       "the body must be sent as it is or chunked; Transfer-Encoding: " +
+                           std::string(head[bhttp::field::transfer_encoding]) +
+                           " is not decoded here");
+      }
+    }
+    return std::nullopt;
   }
 
   void ReadBody() {

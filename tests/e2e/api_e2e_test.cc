@@ -15,6 +15,7 @@
 #include <mutex>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "bridgeline/v1/api.pb.h"
@@ -634,7 +635,40 @@ TEST_CASE("bad input gets the right 4xx and stores nothing", "[e2e][api][bad-inp
     CHECK_THAT(answers.substr(third), Catch::EndsWith("{\"status\":\"alive\"}\n"));
     CHECK(closed);
   }
-  SECTION("malformed HTTP") { CHECK(client.Raw("HELLO\r\n\r\n").status == 400); }
+  SECTION("malformed HTTP") {
+    CHECK(client.Raw("HELLO\r\n\r\n").status == 400);
+    // RFC 9112: an HTTP/1.1 request names exactly one Host; HTTP/1.0 needs none.
+    const std::string list =
+        "GET /v1/escalations HTTP/1.1\r\nAuthorization: Bearer "
+        "demo-outsourcer-token\r\nConnection: close\r\n";
+    auto no_host = client.Raw(list + "\r\n");
+    CHECK(no_host.status == 400);
+    CHECK_THAT(ProblemField(no_host, "detail"), Catch::Contains("exactly one Host"));
+    CHECK(client.Raw(list + "Host: a\r\nHost: b\r\n\r\n").status == 400);
+    CHECK(client.Raw(list + "Host: 127.0.0.1\r\n\r\n").status == 200);
+    CHECK(client.Raw("GET /healthz HTTP/1.0\r\n\r\n").status == 200);
+    // A body in a transfer coding the server does not decode is 501, and nothing is stored.
+    const std::string body = good;
+    std::ostringstream chunked;
+    chunked << std::hex << body.size() << "\r\n" << body << "\r\n0\r\n\r\n";
+    for (const char* coding : {"gzip, chunked", "identity"}) {
+      INFO(coding);
+      auto coded = client.Raw(
+          "POST /v1/escalations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+          "demo-outsourcer-token\r\nContent-Type: application/json\r\nTransfer-Encoding: " +
+          std::string(coding) + "\r\nConnection: close\r\n\r\n" + chunked.str());
+      CHECK(coded.status == 501);
+      CHECK_THAT(ProblemField(coded, "detail"), Catch::Contains(coding));
+    }
+    auto plain_chunked = client.Raw(
+        "POST /v1/escalations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+        "demo-outsourcer-token\r\nContent-Type: application/json\r\nTransfer-Encoding: "
+        "Chunked\r\nConnection: close\r\n\r\n" +
+        chunked.str());
+    CHECK(plain_chunked.status == 201);
+    CHECK(CountCases(client) == 1);
+    return;
+  }
   SECTION("an unknown route or method") {
     CHECK(client.Request("GET", "/v1/nothing-here", {}, outsourcer).status == 404);
     CHECK(client.Request("GET", "/v2/escalations", {}, outsourcer).status == 404);
