@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <map>
 
 #include "broker/common/json.h"
 #include "broker/common/time.h"
@@ -83,6 +84,9 @@ void YamlToProto::Fill(const YAML::Node& node, pb::Message* message, const std::
     return;
   }
   source_map_->Record(path, node.Mark());
+  // YAML requires a mapping's keys to be unique, and yaml-cpp does not check: the later value
+  // would win (or a list be joined to the first), whichever one the operator meant.
+  std::map<const pb::FieldDescriptor*, YAML::Mark> seen;
   for (const auto& entry : node) {
     const YAML::Node& key = entry.first;
     if (!key.IsScalar()) {
@@ -93,6 +97,12 @@ void YamlToProto::Fill(const YAML::Node& node, pb::Message* message, const std::
     if (field == nullptr) {
       Error(key.Mark(), "unknown key '" + key.Scalar() + "' in " + where +
                             " (expected one of: " + FieldNames(descriptor) + ")");
+      continue;
+    }
+    if (auto [first, fresh] = seen.emplace(field, key.Mark()); !fresh) {
+      Error(key.Mark(), "key '" + key.Scalar() + "' in " + where +
+                            " is given more than once (first at line " +
+                            std::to_string(first->second.line + 1) + ")");
       continue;
     }
     std::string field_path = path.empty() ? field->name() : path + "." + field->name();
@@ -116,8 +126,16 @@ void YamlToProto::FillField(const YAML::Node& node, pb::Message* message,
     }
     const pb::FieldDescriptor* key_field = field->message_type()->map_key();
     const pb::FieldDescriptor* value_field = field->message_type()->map_value();
+    std::map<std::string, YAML::Mark> seen;
     for (const auto& entry : node) {
-      std::string entry_path = path + "." + entry.first.as<std::string>("");
+      const std::string name = entry.first.as<std::string>("");
+      if (auto [first, fresh] = seen.emplace(name, entry.first.Mark()); !fresh) {
+        Error(entry.first.Mark(), "key '" + name + "' in " + path +
+                                      " is given more than once (first at line " +
+                                      std::to_string(first->second.line + 1) + ")");
+        continue;
+      }
+      std::string entry_path = path + "." + name;
       source_map_->Record(entry_path, entry.first.Mark());
       pb::Message* pair = message->GetReflection()->AddMessage(message, field);
       FillScalar(entry.first, pair, key_field, entry_path);

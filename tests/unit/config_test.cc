@@ -105,6 +105,20 @@ TEST_CASE("a bad config is refused with file, line, column and a plain sentence"
     CHECK(error.column == 5);
     CHECK_THAT(error.message, Catch::Contains("unknown key 'colour'"));
   }
+  SECTION("a key given twice in one mapping, which YAML forbids and yaml-cpp lets by") {
+    auto error = OnlyError(Load(Replace(kValid, "    calendar: always\n",
+                                        "    calendar: always\n    calendar: weekdays\n")));
+    CHECK(error.line == 22);
+    CHECK(error.column == 5);
+    CHECK_THAT(error.message,
+               Catch::Contains("key 'calendar' in contracts[0] is given more than once (first at "
+                               "line 21)"));
+    // A list given twice would otherwise be joined to the first.
+    auto lists = OnlyError(Load(kValid + "owners:\n  - { name: bpo-lead, organization: bpo }\n"));
+    CHECK(lists.line == 35);
+    CHECK_THAT(lists.message,
+               Catch::Contains("key 'owners' in the top level is given more than once"));
+  }
   SECTION("a wrong type") {
     auto error = FirstError(Load(Replace(kValid, "always_open: true", "always_open: maybe")));
     CHECK(error.line == 11);
