@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -596,14 +599,19 @@ LoadResult LoadConfigText(const std::string& text, const std::string& file_name,
 }
 
 LoadResult LoadConfigFile(const std::string& path, const ConnectorTypes& connector_types) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  // Which of missing, unreadable or a directory it is, is what the operator must fix.
+  auto unreadable = [&](const std::string& reason) {
     LoadResult result;
-    result.errors.push_back({path, 0, 0, "cannot read the config file"});
+    result.errors.push_back({path, 0, 0, "cannot read the config file: " + reason});
     return result;
-  }
+  };
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) return unreadable("it is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return unreadable(std::strerror(errno));
   std::stringstream text;
   text << in.rdbuf();
+  if (in.bad()) return unreadable(std::strerror(errno));
   return LoadConfigText(text.str(), path, connector_types);
 }
 

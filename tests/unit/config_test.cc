@@ -1,7 +1,10 @@
 // The config loader: every rule a config must follow is refused with file, line, column.
 #include "broker/config/config.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -85,6 +88,21 @@ TEST_CASE("the small valid config loads with defaults applied", "[config]") {
   CHECK(result.config.storage().reserve_open_cases() == 1'000'000);
   CHECK(result.config.contracts(0).sla().warn_at() == Approx(0.8));
   CHECK(result.config.contracts(0).sla().targets(0).acknowledge().seconds() == 15 * 60);
+}
+
+TEST_CASE("a config file that cannot be read says why", "[config]") {
+  const auto types = bridgeline::connectors::Registry::Global().ConfigTypes();
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("bridgeline-config-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto missing = OnlyError(LoadConfigFile((dir / "missing.yaml").string(), types));
+  CHECK(missing.file == (dir / "missing.yaml").string());
+  CHECK(missing.message == "cannot read the config file: No such file or directory");
+  CHECK(OnlyError(LoadConfigFile(dir.string(), types)).message ==
+        "cannot read the config file: it is a directory");
+  std::ofstream(dir / "ok.yaml") << kValid;
+  CHECK(LoadConfigFile((dir / "ok.yaml").string(), types).errors.empty());
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("the shipped example config is valid", "[config]") {
