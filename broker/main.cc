@@ -278,9 +278,9 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
 // Offline (`--data-dir`): opens the store and checkpoints it directly.
 int Backup(const std::string& to, const std::string& url, const std::string& token,
            const std::string& data_dir) {
-  std::error_code error;
-  std::string target = std::filesystem::absolute(to, error).lexically_normal().string();
   if (!data_dir.empty()) {
+    std::error_code error;
+    std::string target = std::filesystem::absolute(to, error).lexically_normal().string();
     auto store = store::Store::Open(data_dir + "/db");
     if (!store.ok()) {
       std::cerr << "backup: " << store.status().ToString() << "\n";
@@ -295,8 +295,13 @@ int Backup(const std::string& to, const std::string& url, const std::string& tok
   }
   auto client = BrokerClient("backup", url, std::chrono::minutes(10));
   if (!client) return 2;
-  auto response = client->Request("POST", "/v1/admin/backup", "{\"to\":\"" + target + "\"}",
-                                  {{"Authorization", "Bearer " + token}});
+  // The broker places it inside its own storage.backup_dir, on its own machine.
+  std::string body = "{\"to\":";
+  AppendJsonString(to, &body);
+  body += "}";
+  auto response =
+      client->Request("POST", "/v1/admin/backup", body,
+                      {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}});
   if (response.status != 201) {
     PrintFailure("backup", response);
     return 1;
@@ -504,7 +509,11 @@ int main(int argc, char** argv) {
   std::string backup_to, backup_url = "http://127.0.0.1:8080", backup_data_dir;
   std::string backup_token = std::getenv("BRIDGELINE_TOKEN") ? std::getenv("BRIDGELINE_TOKEN") : "";
   auto* backup = app.add_subcommand("backup", "Take a consistent backup, online or offline");
-  backup->add_option("--to", backup_to, "Directory to create with the backup")->required();
+  backup
+      ->add_option("--to", backup_to,
+                   "Directory to create with the backup; online, a name inside the broker's "
+                   "storage.backup_dir")
+      ->required();
   backup->add_option("--url", backup_url, "The running broker (online backup)")
       ->capture_default_str();
   backup->add_option("--token", backup_token, "An ops token (default: $BRIDGELINE_TOKEN)");

@@ -548,6 +548,7 @@ void ApplyDefaults(v1::BrokerConfig* config) {
   if (limit->burst() == 0)
     limit->set_burst(static_cast<std::uint32_t>(std::max(1.0, 2 * limit->requests_per_second())));
   if (config->storage().data_dir().empty()) config->mutable_storage()->set_data_dir("./var");
+  if (config->storage().backup_dir().empty()) config->mutable_storage()->set_backup_dir("backups");
   if (!config->storage().has_min_free_bytes())
     config->mutable_storage()->set_min_free_bytes(256ull << 20);
   if (!config->storage().has_reserve_open_cases())

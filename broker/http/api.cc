@@ -188,6 +188,10 @@ Api::Api(const v1::BrokerConfig& config, std::shared_ptr<const engine::Rules> ru
       store_(store),
       broker_(broker),
       idempotency_ttl_ms_(config.server().idempotency_ttl().seconds() * 1000),
+      backup_dir_(std::filesystem::absolute(
+                      std::filesystem::path(config.storage().data_dir()) /
+                      config.storage().backup_dir())  // an absolute backup_dir stands alone
+                      .lexically_normal()),
       rate_limiter_(config.server().rate_limit().requests_per_second(),
                     config.server().rate_limit().burst()) {
   for (const auto& organization : config.organizations()) {
@@ -348,19 +352,17 @@ void Api::Handle(Request&& request, Respond unobserved) {
     if (auto refused = takes_no_query()) return respond(std::move(*refused));
     v1::BackupRequest backup;
     if (auto problem = BodyProblem(request, &backup)) return respond(std::move(*problem));
-    if (backup.to().empty() || backup.to().front() != '/') {
-      return respond(ProblemFor(Status::InvalidArgument("must be an absolute path", "to")));
-    }
-    return boost::asio::post(
-        readers_, [this, backup = std::move(backup), respond = std::move(respond)] {
-          v1::BackupResult result;
-          result.set_last_sequence(store_->last_sequence());
-          Status taken = store_->Checkpoint(backup.to());
-          if (!taken.ok()) return respond(ProblemFor(taken));
-          result.set_path(backup.to());
-          spdlog::info("backup taken to {} (log sequence {})", backup.to(), result.last_sequence());
-          respond(Json(201, result));
-        });
+    return boost::asio::post(readers_, [this, to = backup.to(), respond = std::move(respond)] {
+      auto target = BackupTarget(to);
+      if (!target.ok()) return respond(ProblemFor(target.status()));
+      v1::BackupResult result;
+      result.set_last_sequence(store_->last_sequence());
+      Status taken = store_->Checkpoint(target->string());
+      if (!taken.ok()) return respond(ProblemFor(taken));
+      result.set_path(target->string());
+      spdlog::info("backup taken to {} (log sequence {})", result.path(), result.last_sequence());
+      respond(Json(201, result));
+    });
   }
 
   if (path == "/v1/reports/kpis") {
@@ -552,6 +554,29 @@ std::string Api::Metrics() const {
   }
   for (const auto& source : metric_sources_) source(&out);
   return out.Take();
+}
+
+Result<std::filesystem::path> Api::BackupTarget(const std::string& to) const {
+  namespace fs = std::filesystem;
+  const std::string inside =
+      "must name a new directory inside storage.backup_dir (" + backup_dir_.string() + ")";
+  if (to.empty()) return Status::InvalidArgument("is required: " + inside, "to");
+  std::error_code error;
+  // Symbolic links are followed as far as the path exists, so a link inside the directory
+  // that points elsewhere does not lead out of it.
+  const fs::path root = fs::weakly_canonical(backup_dir_, error);
+  if (error) return Status::Unavailable("storage.backup_dir: " + error.message());
+  const fs::path target = fs::weakly_canonical((backup_dir_ / to).lexically_normal(), error);
+  if (error) return Status::InvalidArgument(error.message(), "to");
+  auto [root_end, rest] = std::mismatch(root.begin(), root.end(), target.begin(), target.end());
+  if (root_end != root.end() || rest == target.end() || rest->empty())
+    return Status::InvalidArgument(inside, "to");
+  fs::create_directories(target.parent_path(), error);
+  if (error) {
+    return Status::Unavailable("cannot create " + target.parent_path().string() + ": " +
+                               error.message());
+  }
+  return target;
 }
 
 Result<std::optional<service::Idempotency>> Api::IdempotencyOf(

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <boost/asio/thread_pool.hpp>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -90,12 +91,18 @@ class Api {
       const Caller& caller, const Request& request, const google::protobuf::Message& decoded,
       unsigned success_status);
   static Response Json(unsigned status, const google::protobuf::Message& message);
+  // Where a backup asked for as `to` goes: inside backup_dir_, its parents made. InvalidArgument
+  // naming `to` when it is empty or would leave backup_dir_ (by "..", an absolute path
+  // elsewhere or a symbolic link).
+  Result<std::filesystem::path> BackupTarget(const std::string& to) const;
 
   std::map<std::string, Caller> callers_by_token_hash_;
   std::shared_ptr<const engine::Rules> rules_;
   store::Store* store_;
   service::Broker* broker_;
   TimeMs idempotency_ttl_ms_;
+  // storage.backup_dir, absolute: online backups go inside it and nowhere else.
+  std::filesystem::path backup_dir_;
   std::atomic<bool> ready_{false};
   RateLimiter rate_limiter_;
   // Store reads may touch the disk, so they run here rather than on the I/O threads. (Answers

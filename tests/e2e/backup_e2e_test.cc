@@ -26,7 +26,8 @@ std::string Escalation(const std::string& ticket) {
 TEST_CASE("an online backup restores to exactly what was committed when it was taken",
           "[e2e][backup]") {
   const std::string root = BrokerProcess::TempDir("backup");
-  const std::string backup = root + "/backup-1";
+  // Online backups go inside storage.backup_dir: "backups" under the data directory.
+  const std::string backup = root + "/live/backups/nightly-1";
   {
     BrokerProcess broker(BrokerProcess::ExampleConfig(), root + "/live");
     HttpClient client("127.0.0.1", broker.port());
@@ -39,13 +40,31 @@ TEST_CASE("an online backup restores to exactly what was committed when it was t
     const std::string url = "--url http://127.0.0.1:" + std::to_string(broker.port());
     // Only an ops token may take one.
     auto [refused, refusal] =
-        RunBridgeline("backup --to " + backup + " " + url + " --token demo-outsourcer-token");
+        RunBridgeline("backup --to nightly-1 " + url + " --token demo-outsourcer-token");
     CHECK(refused != 0);
     CHECK_THAT(refusal, Catch::Contains("403"));
     CHECK_FALSE(std::filesystem::exists(backup));
 
+    // Nowhere but inside storage.backup_dir: not by an absolute path elsewhere, not by "..",
+    // not through a symbolic link inside it that points out.
+    std::filesystem::create_directories(root + "/live/backups");
+    std::filesystem::create_directories(root + "/elsewhere");
+    std::filesystem::create_directory_symlink(root + "/elsewhere", root + "/live/backups/out");
+    for (const std::string& to :
+         {root + "/outside", std::string("../db-copy"), std::string("out/copy"), std::string("."),
+          root + "/live/backups"}) {
+      INFO(to);
+      auto [outside, said] =
+          RunBridgeline("backup --to " + to + " " + url + " --token demo-ops-token");
+      CHECK(outside != 0);
+      CHECK_THAT(said, Catch::Contains("400") && Catch::Contains("inside storage.backup_dir"));
+    }
+    CHECK_FALSE(std::filesystem::exists(root + "/outside"));
+    CHECK_FALSE(std::filesystem::exists(root + "/live/db-copy"));
+    CHECK(std::filesystem::is_empty(root + "/elsewhere"));
+
     auto [status, output] =
-        RunBridgeline("backup --to " + backup + " " + url + " --token demo-ops-token");
+        RunBridgeline("backup --to nightly-1 " + url + " --token demo-ops-token");
     INFO(output);
     REQUIRE(status == 0);
     CHECK_THAT(output, Catch::Contains(backup));
@@ -55,6 +74,10 @@ TEST_CASE("an online backup restores to exactly what was committed when it was t
     // A second backup into the same place is refused rather than mixed.
     CHECK(RunBridgeline("backup --to " + backup + " " + url + " --token demo-ops-token").first !=
           0);
+    // A name may hold folders of its own, made as needed.
+    CHECK(RunBridgeline("backup --to 2026/12/nightly-2 " + url + " --token demo-ops-token").first ==
+          0);
+    CHECK(std::filesystem::exists(root + "/live/backups/2026/12/nightly-2/CURRENT"));
   }
 
   SECTION("restore refuses a directory that is not empty") {
