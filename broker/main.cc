@@ -1,5 +1,6 @@
 // bridgeline: the command line. Each subcommand wires modules together; the work is in them.
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -488,6 +489,10 @@ int CheckConfig(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything Bridgeline writes (the store, the logs, the desks' files, backups, reports) holds
+  // customers' details: nothing it creates is readable by other users of the machine, whatever
+  // umask it was started with. The group keeps read access, for an operator's backup agent.
+  ::umask(S_IRWXO | S_IWGRP);
   CLI::App app{"Bridgeline: the priority escalation line between an outsourcer and its clients"};
   app.require_subcommand(1);
 

@@ -1,6 +1,7 @@
 // One case end to end through the real binary: escalate over HTTP, read it back, restart the
 // broker, read it again; bad requests change nothing.
 #include <google/protobuf/util/json_util.h>
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -51,6 +52,8 @@ std::size_t CountCases(HttpClient& client) {
 }  // namespace
 
 TEST_CASE("an escalation is answered at once, stored durably and survives a restart", "[e2e]") {
+  // The usual umask, which leaves new files readable by everyone, unless the broker says not.
+  const mode_t umask_before = ::umask(S_IWGRP | S_IWOTH);
   const std::string data_dir = BrokerProcess::TempDir("e2e");
   std::string case_id;
   {
@@ -113,6 +116,16 @@ TEST_CASE("an escalation is answered at once, stored durably and survives a rest
                Catch::Contains("\"email\":\"***\"") && !Catch::Contains("ada@example.com"));
 
     CHECK(broker.Terminate() == 0);
+    // Nothing the broker wrote (store, logs, the desk's file) is open to other users of the
+    // machine: it all holds customers' details.
+    int entries = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(data_dir)) {
+      INFO(entry.path().string());
+      ++entries;
+      CHECK((entry.status().permissions() & std::filesystem::perms::others_all) ==
+            std::filesystem::perms::none);
+    }
+    CHECK(entries > 5);
   }
   {
     BrokerProcess broker(BrokerProcess::ExampleConfig(), data_dir);
@@ -140,6 +153,7 @@ TEST_CASE("an escalation is answered at once, stored durably and survives a rest
     CHECK(Parse<v1::CaseView>(next.body).id() == "BL-2");
   }
   std::filesystem::remove_all(data_dir);
+  ::umask(umask_before);
 }
 
 // The full bad-input list (malformed JSON, types, unknown and missing fields, limits...) is in
