@@ -162,6 +162,11 @@ Status Store::OpenDatabase() {
   // in RocksDB), so inserting into the memtables from several threads at once gains nothing:
   // it adds atomics, and it rules out the insert hints below.
   options.allow_concurrent_memtable_write = false;
+  // RocksDB's own diagnostic log (LOG) is by default one file that grows for as long as the
+  // process runs, statistics added every ten minutes, with a thousand old ones kept: bounded
+  // here to ten files of 16 MiB.
+  options.max_log_file_size = 16 << 20;
+  options.keep_log_file_num = 10;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   static ExpiredIdempotencyFilter expired_idempotency;
   for (const char* name : kFamilyNames) {

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "tests/support/broker_process.h"
 #include "tests/support/failing_file_system.h"
@@ -213,5 +215,24 @@ TEST_CASE("a write left unsynced is durable only if its sync succeeds before any
     CHECK(store->Sync(second).ok());
     CHECK(store->Writable().ok());
   }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("RocksDB's own diagnostic log is kept to a bounded size") {
+  const std::string dir = bridgeline::testing::BrokerProcess::TempDir("store-log");
+  { REQUIRE(Store::Open(dir).ok()); }
+  // RocksDB writes the options it runs with to OPTIONS-<number>; the newest is the last open's.
+  std::filesystem::path newest;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("OPTIONS-", 0) == 0 && !name.ends_with(".dbtmp") &&
+        name > newest.filename().string())
+      newest = entry.path();
+  }
+  REQUIRE_FALSE(newest.empty());
+  std::ifstream in(newest);
+  std::string options((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK_THAT(options, Catch::Contains("max_log_file_size=16777216"));
+  CHECK_THAT(options, Catch::Contains("keep_log_file_num=10"));
   std::filesystem::remove_all(dir);
 }
