@@ -78,6 +78,11 @@ TEST_CASE("an online backup restores to exactly what was committed when it was t
     CHECK(RunBridgeline("backup --to 2026/12/nightly-2 " + url + " --token demo-ops-token").first ==
           0);
     CHECK(std::filesystem::exists(root + "/live/backups/2026/12/nightly-2/CURRENT"));
+    // An absolute path inside it is taken as well.
+    CHECK(RunBridgeline("backup --to " + root + "/live/backups/nightly-3 " + url +
+                        " --token demo-ops-token")
+              .first == 0);
+    CHECK(std::filesystem::exists(root + "/live/backups/nightly-3/CURRENT"));
   }
 
   SECTION("restore refuses a directory that is not empty") {
