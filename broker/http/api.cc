@@ -682,14 +682,28 @@ void Api::PostEvent(const Caller& caller, const std::string& case_id, Request&& 
   actor.set_side(caller.side);
   actor.set_person(event.actor().person());
   Caller who = caller;
-  broker_->Handle(case_id, std::move(event), std::move(actor), std::move(*idempotency),
-                  [this, who, respond](service::Answer answer) {
-                    respond.Rendered([this, who, answer = std::move(answer)] {
-                      return AnswerFor(answer, [&](const engine::Outcome& outcome) {
-                        return ViewJson(200, who, outcome.state, &outcome.events, false);
-                      });
-                    });
-                  });
+  broker_->Handle(
+      case_id, std::move(event), std::move(actor), std::move(*idempotency),
+      [this, who, case_id, respond](service::Answer answer) {
+        if (answer.status.code() == Status::Code::kNotFound) {
+          // The engine holds open cases only. A closed one is still there to read, so the
+          // caller who may see it is told why it takes no event, rather than that it is gone.
+          return boost::asio::post(readers_, [this, who, case_id, respond, answer] {
+            auto stored = VisibleCase(who, case_id);
+            if (stored.ok() && stored->status() == v1::CLOSED) {
+              return respond(ProblemFor(Status::FailedPrecondition(
+                  "case " + case_id +
+                  " is CLOSED and takes no more events; a new escalation opens a new case")));
+            }
+            respond(ProblemFor(answer.status));
+          });
+        }
+        respond.Rendered([this, who, answer = std::move(answer)] {
+          return AnswerFor(answer, [&](const engine::Outcome& outcome) {
+            return ViewJson(200, who, outcome.state, &outcome.events, false);
+          });
+        });
+      });
 }
 
 void Api::Inbound(const std::string& name, Request&& request, Respond respond) {

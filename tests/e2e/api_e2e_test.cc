@@ -254,6 +254,41 @@ TEST_CASE("every role sees and changes only the cases it may", "[e2e][api][isola
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a closed case stays readable and answers an event with 409, to those who may see it",
+          "[e2e][api]") {
+  const std::string dir = BrokerProcess::TempDir("closed");
+  BrokerProcess broker(kIsolationConfig, dir + "/data");
+  HttpClient client("127.0.0.1", broker.port());
+  const Headers outsourcer = Bearer("demo-outsourcer-token");
+  const Headers globex = Bearer("demo-globex-token");
+  const std::string body = Escalation("northwind-globex", "C-1");
+  const std::string id = ViewOf(client.Request("POST", "/v1/escalations", body, outsourcer)).id();
+  AwaitForwarded(client, id);
+  const std::string events = "/v1/escalations/" + id + "/events";
+  REQUIRE(client.Request("POST", events, R"({"type":"acknowledge"})", globex).status == 200);
+  REQUIRE(client.Request("POST", events, R"({"type":"resolve"})", globex).status == 200);
+  REQUIRE(client.Request("POST", events, R"({"type":"confirm"})", outsourcer).status == 200);
+  REQUIRE(ViewOf(client.Request("GET", "/v1/escalations/" + id, {}, outsourcer)).status() ==
+          v1::CLOSED);
+
+  const std::string comment = R"({"type":"comment","note":"one more thing"})";
+  for (const Headers& party : {outsourcer, globex}) {
+    auto refused = client.Request("POST", events, comment, party);
+    CHECK(refused.status == 409);
+    CHECK_THAT(ProblemField(refused, "detail"), Catch::Contains("is CLOSED"));
+  }
+  // To another organization the case does not exist, closed or not.
+  auto foreign = client.Request("POST", events, comment, Bearer("demo-initech-token"));
+  CHECK(foreign.status == 404);
+  CHECK(ProblemField(foreign, "detail") == "no open case " + id);
+  CHECK(client.Request("POST", "/v1/escalations/BL-999/events", comment, outsourcer).status == 404);
+  // The customer calling again about the same ticket opens a new case.
+  auto again = client.Request("POST", "/v1/escalations", body, outsourcer);
+  CHECK(again.status == 201);
+  CHECK(ViewOf(again).id() != id);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("a customer who keeps calling gets the same small answer; the history is paged",
           "[e2e][api][repeat]") {
   const std::string dir = BrokerProcess::TempDir("repeat");
