@@ -179,7 +179,19 @@ class Validator {
     errors_->push_back(std::move(error));
   }
 
-  // Names must be present and unique within their list.
+  // Names go into URLs (/v1/connectors/<name>/inbound), ids (dead letter "<connector>:<n>"),
+  // store keys, metrics labels and thread names: a plain word of letters, digits, '-', '_'
+  // and '.' is safe in all of them.
+  bool CheckName(const std::string& name, const std::string& path, const char* what) {
+    static const RE2 kName(R"([A-Za-z0-9][A-Za-z0-9_.-]{0,63})");
+    if (RE2::FullMatch(name, kName)) return true;
+    Error(path, fmt::format("{} name '{}' is not a plain name: up to 64 letters, digits, '-', '_' "
+                            "and '.', starting with a letter or digit",
+                            what, name));
+    return false;
+  }
+
+  // Names must be present, plain and unique within their list.
   template <typename List>
   std::set<std::string> UniqueNames(const List& list, const std::string& list_path,
                                     const char* what) {
@@ -189,6 +201,8 @@ class Validator {
       const std::string& name = list.Get(i).name();
       if (name.empty()) {
         Error(path, fmt::format("{} #{} has no name", what, i + 1));
+      } else if (!CheckName(name, path + ".name", what)) {
+        names.insert(name);  // said once; references to it are not errors of their own
       } else if (!names.insert(name).second) {
         Error(path + ".name", fmt::format("{} '{}' is defined twice", what, name));
       }
@@ -355,7 +369,11 @@ class Validator {
     const auto& contract = config_.contracts(index);
     std::string path = "contracts[" + std::to_string(index) + "]";
     const std::string& name = contract.name();
-    if (name.empty()) Error(path, fmt::format("contract #{} has no name", index + 1));
+    if (name.empty()) {
+      Error(path, fmt::format("contract #{} has no name", index + 1));
+    } else {
+      CheckName(name, path + ".name", "contract");
+    }
     if (!contract_names_.insert(name).second)
       Error(path + ".name", fmt::format("contract '{}' is defined twice", name));
 

@@ -187,6 +187,17 @@ TEST_CASE("a bad config is refused with file, line, column and a plain sentence"
                                               "'umbrella', which is not party to contract "
                                               "'bpo-acme' (bpo and acme)"));
   }
+  SECTION("a name that is not a plain word (names go into URLs, ids and metrics)") {
+    auto spaced = FirstError(Load(Replace(kValid, "  - name: desk\n", "  - name: \"the desk\"\n")));
+    CHECK(spaced.line == 13);
+    CHECK_THAT(spaced.message, Catch::Contains("connector name 'the desk' is not a plain name"));
+    auto colon = OnlyError(Load(Replace(kValid, "  - name: bpo-acme\n", "  - name: bpo:acme\n")));
+    CHECK(colon.line == 18);
+    CHECK_THAT(colon.message, Catch::Contains("contract name 'bpo:acme' is not a plain name"));
+    auto dash = FirstError(Load(Replace(kValid, "  - name: always\n", "  - name: -always\n")));
+    CHECK(dash.line == 10);
+    CHECK_THAT(dash.message, Catch::Contains("calendar name '-always'"));
+  }
   SECTION("a reference to an undefined connector") {
     auto error = OnlyError(
         Load(Replace(kValid, "    connectors: [desk]\n", "    connectors: [desk, pager]\n")));
