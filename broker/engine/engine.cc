@@ -399,10 +399,13 @@ Result<Outcome> Engine::Handle(std::string_view case_id, const v1::EventRequest&
     actor.set_organization(state.client());
     actor.set_side(v1::CLIENT);
   }
+  // A client sees a case once it is forwarded. Its desk's connector may answer sooner: it has
+  // the case because the delivery reached it, and a desk that acknowledges on receipt can
+  // answer before the delivery's `forwarded` is recorded.
   const bool party =
       loaded && ((actor.side() == v1::OUTSOURCER && state.outsourcer() == actor.organization()) ||
                  (actor.side() == v1::CLIENT && state.client() == actor.organization() &&
-                  state.status() != v1::NEW));
+                  (state.status() != v1::NEW || !caller.via().empty())));
   if (!party) return Status::NotFound("no open case " + std::string(case_id));
   const ContractRules* rules = rules_->Contract(state.contract());
   if (rules == nullptr)

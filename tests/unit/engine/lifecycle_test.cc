@@ -328,6 +328,34 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("a desk that acknowledges on receipt may answer before the forwarding is recorded",
+          "[engine][lifecycle][connectors]") {
+  Engine engine(TestRules());
+  auto created = engine.Escalate(Escalation(), Outsourcer(), kStart);
+  REQUIRE(created.ok());
+  const std::string id = created->state.id();
+  REQUIRE(created->state.status() == v1::NEW);
+  // Through its API the client does not see a case before it is forwarded...
+  CHECK(engine.Handle(id, Event(T::acknowledge), Client(), kStart + 1).status().code() ==
+        Status::Code::kNotFound);
+  // ...but its desk's connector was handed the case, and its answer may beat the `forwarded`.
+  v1::Actor via_desk;
+  via_desk.set_via("acme-desk-sync");
+  auto acknowledged = engine.Handle(id, Event(T::acknowledge), via_desk, kStart + 1);
+  REQUIRE(acknowledged.ok());
+  CHECK(acknowledged->state.status() == v1::ACKNOWLEDGED);
+  // The forwarding recorded after it still keeps the desk's reference to the case.
+  auto forwarded = engine.Forwarded(id, "acme-desk-sync", "R-1", kStart + 2);
+  REQUIRE(forwarded.ok());
+  CHECK(forwarded->state.remote_refs().at("acme-desk-sync") == "R-1");
+  CHECK(forwarded->state.status() == v1::ACKNOWLEDGED);
+  // A connector the contract does not use still finds no case.
+  v1::Actor via_pager;
+  via_pager.set_via("pager");
+  CHECK(engine.Handle(id, Event(T::comment, "n"), via_pager, kStart + 3).status().code() ==
+        Status::Code::kNotFound);
+}
+
 TEST_CASE("events carry the case's context for the log, and open cases are counted",
           "[engine][lifecycle]") {
   Engine engine(TestRules());
