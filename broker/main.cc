@@ -99,6 +99,13 @@ void PrintFailure(const char* command, const http::HttpResponse& response) {
             << "\n";
 }
 
+// RocksDB lets one process at a time open a database, so a store that will not open is most
+// often one a running broker holds; the sentence says what to do then, and nothing otherwise.
+std::string HeldByBroker(const Status& opened, const char* instead) {
+  if (opened.message().find("lock file") == std::string::npos) return "";
+  return std::string(" (a running broker holds this data directory: ") + instead + ")";
+}
+
 int Serve(const std::string& config_path, const std::string& listen, const std::string& data_dir) {
   auto config = LoadOrReport(config_path);
   if (!config) return 2;
@@ -115,7 +122,8 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
   auto store =
       store::Store::Open(config->storage().data_dir() + "/db", config->storage().min_free_bytes());
   if (!store.ok()) {
-    spdlog::critical("{}", store.status().ToString());
+    spdlog::critical("{}{}", store.status().ToString(),
+                     HeldByBroker(store.status(), "only one broker may serve it"));
     return 1;
   }
   service::Broker broker(*rules, store->get(), [] { return WallClockNow(); });
@@ -282,9 +290,10 @@ int Backup(const std::string& to, const std::string& url, const std::string& tok
   if (!data_dir.empty()) {
     std::error_code error;
     std::string target = std::filesystem::absolute(to, error).lexically_normal().string();
-    auto store = store::Store::Open(data_dir + "/db");
+    auto store = store::Store::OpenExisting(data_dir + "/db");
     if (!store.ok()) {
-      std::cerr << "backup: " << store.status().ToString() << "\n";
+      std::cerr << "backup: " << store.status().ToString()
+                << HeldByBroker(store.status(), "take the backup online, with --url") << "\n";
       return 1;
     }
     if (Status taken = (*store)->Checkpoint(target); !taken.ok()) {
@@ -418,10 +427,10 @@ int Report(const std::string& config_path, const std::string& out, const std::st
   } else {
     std::string data_dir =
         source.data_dir.empty() ? loaded->config.storage().data_dir() : source.data_dir;
-    auto store = store::Store::Open(data_dir + "/db");
+    auto store = store::Store::OpenExisting(data_dir + "/db");
     if (!store.ok()) {
       std::cerr << "report: " << store.status().ToString()
-                << "\n(a running broker holds its data directory: ask it with --url instead)\n";
+                << HeldByBroker(store.status(), "ask it with --url instead") << "\n";
       return 1;
     }
     auto built = report::ReportFromStore(**store, loaded->rules, *range);

@@ -100,6 +100,13 @@ std::uint64_t Store::KeyNumber(std::string_view key) {
   return number;
 }
 
+Result<std::unique_ptr<Store>> Store::OpenExisting(const std::string& dir) {
+  std::error_code error;
+  if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", error))
+    return Status::NotFound("no Bridgeline store in '" + dir + "' (no CURRENT file)");
+  return Open(dir);
+}
+
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, std::uint64_t min_free_bytes,
                                            std::shared_ptr<rocksdb::FileSystem> file_system) {
   std::error_code error;

@@ -85,6 +85,10 @@ class Store {
   static Result<std::unique_ptr<Store>> Open(
       const std::string& dir, std::uint64_t min_free_bytes = 0,
       std::shared_ptr<rocksdb::FileSystem> file_system = nullptr);
+  // Opens the database under `dir` only if there is one: NotFound otherwise. For the commands
+  // that read a stopped broker's data (offline backup, report), where a mistyped directory
+  // must not yield an empty database and a report or backup of nothing.
+  static Result<std::unique_ptr<Store>> OpenExisting(const std::string& dir);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

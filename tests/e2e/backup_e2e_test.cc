@@ -78,6 +78,32 @@ TEST_CASE("an online backup restores to exactly what was committed when it was t
     CHECK(RunBridgeline("backup --to 2026/12/nightly-2 " + url + " --token demo-ops-token").first ==
           0);
     CHECK(std::filesystem::exists(root + "/live/backups/2026/12/nightly-2/CURRENT"));
+    // The offline commands cannot open a data directory the running broker holds, and say
+    // what to do instead.
+    auto [offline, offline_said] =
+        RunBridgeline("backup --to " + root + "/offline --data-dir " + root + "/live");
+    CHECK(offline != 0);
+    CHECK_THAT(offline_said, Catch::Contains("a running broker holds this data directory: take "
+                                             "the backup online, with --url"));
+    auto [report, report_said] =
+        RunBridgeline("report --config " + BrokerProcess::ExampleConfig() + " --data-dir " + root +
+                      "/live --out " + root + "/report");
+    CHECK(report != 0);
+    CHECK_THAT(report_said, Catch::Contains("ask it with --url instead"));
+    // Nor do they make an empty store where there is none: a mistyped directory is not backed
+    // up, or reported on, as if it held nothing.
+    auto [typo, typo_said] =
+        RunBridgeline("backup --to " + root + "/typo-backup --data-dir " + root + "/liev");
+    CHECK(typo != 0);
+    CHECK_THAT(typo_said, Catch::Contains("no Bridgeline store in '" + root + "/liev/db'"));
+    CHECK_FALSE(std::filesystem::exists(root + "/liev"));
+    CHECK_FALSE(std::filesystem::exists(root + "/typo-backup"));
+    auto [typo_report, typo_report_said] =
+        RunBridgeline("report --config " + BrokerProcess::ExampleConfig() + " --data-dir " + root +
+                      "/liev --out " + root + "/report");
+    CHECK(typo_report != 0);
+    CHECK_THAT(typo_report_said, Catch::Contains("no Bridgeline store"));
+    CHECK_FALSE(std::filesystem::exists(root + "/liev"));
     // An absolute path inside it is taken as well.
     CHECK(RunBridgeline("backup --to " + root + "/live/backups/nightly-3 " + url +
                         " --token demo-ops-token")
