@@ -111,6 +111,18 @@ std::string UrlOf(const pb::Message& message) {
   return std::string(kUrlPrefix) + "/" + message.GetDescriptor()->full_name();
 }
 
+// `name` inside the object at `path`: "customer.tier", or "customer" at the top.
+std::string FieldPath(const std::string& path, const std::string& name) {
+  return path.empty() ? name : path + "." + name;
+}
+
+// Code points that end a line or drive a terminal: C0 controls (line breaks and tabs among
+// them), DEL, C1 controls, and Unicode's line and paragraph separators.
+bool IsControl(std::uint32_t point) {
+  return point < 0x20 || point == 0x7F || (point >= 0x80 && point <= 0x9F) || point == 0x2028 ||
+         point == 0x2029;
+}
+
 // A reading position in JSON text, and the steps every reader here takes through it.
 class JsonCursor {
  protected:
@@ -295,15 +307,15 @@ class RepeatedFieldFinder : JsonCursor {
       if (type != nullptr && map_value == nullptr) {
         field = FieldNamed(type, name);
         if (field != nullptr && !fields.insert(field->index()).second)
-          return Found(Join(path, field->name()));
+          return Found(FieldPath(path, field->name()));
         // An unknown field is refused by the converter; its value is not looked into.
         if (!(field == nullptr ? Skip(depth + 1)
-                               : Value(field, false, Join(path, field->name()), depth + 1)))
+                               : Value(field, false, FieldPath(path, field->name()), depth + 1)))
           return false;
       } else {
-        if (!names.insert(name).second) return Found(Join(path, name));
-        if (!(map_value != nullptr ? Value(map_value, true, Join(path, name), depth + 1)
-                                   : Value(nullptr, false, Join(path, name), depth + 1)))
+        if (!names.insert(name).second) return Found(FieldPath(path, name));
+        if (!(map_value != nullptr ? Value(map_value, true, FieldPath(path, name), depth + 1)
+                                   : Value(nullptr, false, FieldPath(path, name), depth + 1)))
           return false;
       }
       SkipSpace();
@@ -449,10 +461,6 @@ class RepeatedFieldFinder : JsonCursor {
     }
   }
 
-  static std::string Join(const std::string& path, const std::string& name) {
-    return path.empty() ? name : path + "." + name;
-  }
-
   bool Found(std::string path) {
     found_ = std::move(path);
     return false;
@@ -481,9 +489,7 @@ std::string OneLineExcerpt(std::string_view text, std::size_t max_bytes) {
     CodePoint point = DecodeUtf8(text, i);
     std::string_view piece = point.length ? text.substr(i, point.length) : kReplacement;
     i += point.length ? point.length : 1;
-    const bool blank = point.length && (point.value <= 0x20 || point.value == 0x7F ||
-                                        (point.value >= 0x80 && point.value <= 0x9F) ||
-                                        point.value == 0x2028 || point.value == 0x2029);
+    const bool blank = point.length && (point.value == ' ' || IsControl(point.value));
     if (blank) {
       space_pending = !out.empty();
       continue;
@@ -502,6 +508,35 @@ std::string OneLineExcerpt(std::string_view text, std::size_t max_bytes) {
     if (space_pending) out += ' ';
     space_pending = false;
     out += piece;
+  }
+  return out;
+}
+
+std::string EscapeControlCharacters(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  char escape[8];
+  for (std::size_t i = 0; i < text.size();) {
+    const CodePoint point = DecodeUtf8(text, i);
+    if (point.length == 0 || !IsControl(point.value)) {  // a byte that is not UTF-8 stays as is
+      const std::size_t length = point.length ? point.length : 1;
+      out.append(text.substr(i, length));
+      i += length;
+      continue;
+    }
+    i += point.length;
+    int written;
+    if (point.value == '\n' || point.value == '\r' || point.value == '\t') {
+      written = std::snprintf(escape, sizeof escape, "\\%c",
+                              point.value == '\n'   ? 'n'
+                              : point.value == '\r' ? 'r'
+                                                    : 't');
+    } else if (point.value < 0x80) {
+      written = std::snprintf(escape, sizeof escape, "\\x%02x", point.value);
+    } else {
+      written = std::snprintf(escape, sizeof escape, "\\u%04x", point.value);
+    }
+    out.append(escape, static_cast<std::size_t>(written));
   }
   return out;
 }
@@ -531,7 +566,7 @@ Status CheckEnumsDeclared(const pb::Message& message, const std::string& path) {
   std::vector<const pb::FieldDescriptor*> fields;
   reflection->ListFields(message, &fields);
   for (const pb::FieldDescriptor* field : fields) {
-    const std::string name = path.empty() ? field->name() : path + "." + field->name();
+    const std::string name = FieldPath(path, field->name());
     const int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
     for (int i = 0; i < count; ++i) {
       const std::string at = field->is_repeated() ? name + "[" + std::to_string(i) + "]" : name;

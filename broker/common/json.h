@@ -58,6 +58,11 @@ std::size_t InvalidUtf8At(std::string_view text);
 // a stored message would make that message unreadable.
 std::string OneLineExcerpt(std::string_view text, std::size_t max_bytes);
 
+// `text` as a terminal should show it: control characters (C0, DEL, C1) and Unicode's line and
+// paragraph separators written as escapes ("\n", "\x1b", "\u0085", "\u2028"), so that text
+// from elsewhere cannot break a line or drive the terminal; everything else as it is.
+std::string EscapeControlCharacters(std::string_view text);
+
 // Appends `text` as a JSON string literal, quotes included, escaped as json_util escapes
 // (RFC 8259, plus \u escapes for < > and invisible format characters); bytes that are not
 // valid UTF-8 become U+FFFD, so the output is always valid JSON.

@@ -3,7 +3,6 @@
 #include <google/protobuf/struct.pb.h>
 
 #include <boost/url/url.hpp>
-#include <cstdio>
 #include <thread>
 
 #include "broker/common/json.h"
@@ -23,47 +22,13 @@ constexpr const char* kGreen = "\x1b[32m";
 constexpr const char* kYellow = "\x1b[33m";
 constexpr const char* kCyan = "\x1b[36m";
 
-// Text as the terminal should show it: control characters (C0, DEL, C1) and Unicode's line and
-// paragraph separators written as escapes. A reason or a person's name comes from either
-// organization; raw, "\n" in it would forge a log line on the reader's screen and ESC would
-// drive their terminal.
-std::string TerminalSafe(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  char escape[8];
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    const auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
-    int length = 0;
-    if (byte == '\n' || byte == '\r' || byte == '\t') {
-      length = std::snprintf(escape, sizeof escape, "\\%c",
-                             byte == '\n'   ? 'n'
-                             : byte == '\r' ? 'r'
-                                            : 't');
-    } else if (byte < 0x20 || byte == 0x7f) {
-      length = std::snprintf(escape, sizeof escape, "\\x%02x", byte);
-    } else if (byte == 0xc2 && next >= 0x80 && next <= 0x9f) {  // C1: U+0080 to U+009F
-      length = std::snprintf(escape, sizeof escape, "\\u%04x", next);
-      i += 1;
-    } else if (byte == 0xe2 && next == 0x80 && i + 2 < text.size() &&
-               (text[i + 2] == '\xa8' || text[i + 2] == '\xa9')) {  // U+2028, U+2029
-      length =
-          std::snprintf(escape, sizeof escape, "\\u%04x", text[i + 2] == '\xa8' ? 0x2028 : 0x2029);
-      i += 2;
-    }
-    if (length > 0) {
-      out.append(escape, static_cast<std::size_t>(length));
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
-}
-
 std::string StringField(const pb::Struct& object, const std::string& name) {
   auto found = object.fields().find(name);
   if (found == object.fields().end()) return {};
-  if (found->second.has_string_value()) return TerminalSafe(found->second.string_value());
+  // A reason or a person's name comes from either organization: raw, "\n" in it would forge a
+  // log line on the reader's screen and ESC would drive their terminal.
+  if (found->second.has_string_value())
+    return EscapeControlCharacters(found->second.string_value());
   if (found->second.has_number_value())
     return std::to_string(static_cast<std::uint64_t>(found->second.number_value()));
   return {};
@@ -140,7 +105,7 @@ void SseParser::Line(std::string_view line, const std::function<void(const SseEv
 std::string FormatLogLineForTerminal(std::string_view json, bool color) {
   pb::Struct line;
   if (!JsonToMessage(json, &line).ok() || !line.fields().count("sequence"))
-    return TerminalSafe(json);
+    return EscapeControlCharacters(json);
   const std::string time = StringField(line, "time");
   const std::string event = StringField(line, "event");
   const std::string priority = StringField(line, "priority");
