@@ -237,13 +237,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return Problem(400, "bad-http", "Malformed HTTP request",
                      "an HTTP/1.1 request needs exactly one Host header");
     }
+    // Beast's parser has already trimmed the whitespace around a field's value.
     if (head.count(bhttp::field::transfer_encoding) > 0) {
-      std::string_view coding = head[bhttp::field::transfer_encoding];
-      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
-        coding.remove_prefix(1);
-      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
-        coding.remove_suffix(1);
-      if (head.count(bhttp::field::transfer_encoding) > 1 || !beast::iequals(coding, "chunked")) {
+      if (head.count(bhttp::field::transfer_encoding) > 1 ||
+          !beast::iequals(head[bhttp::field::transfer_encoding], "chunked")) {
         return Problem(501, "unsupported-transfer-coding", "Transfer coding not implemented",
                        "the body must be sent as it is or chunked; Transfer-Encoding: " +
                            std::string(head[bhttp::field::transfer_encoding]) +
