@@ -451,7 +451,8 @@ void Api::Stream(const Request& request, const Query& query, const Respond& resp
     return respond(ProblemFor(single));
   auto filter = ops::ParseLogFilter(query);
   if (!filter.ok()) return respond(ProblemFor(filter.status()));
-  std::uint64_t after = log_->last_sequence();  // no position given: from now on
+  const std::uint64_t newest = log_->last_sequence();
+  std::uint64_t after = newest;  // no position given: from now on
   auto parse_sequence = [&](std::string_view text, const char* field) -> Status {
     std::uint64_t value = 0;
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -480,7 +481,7 @@ void Api::Stream(const Request& request, const Query& query, const Respond& resp
   // A reader only ever gets events the log has, so a position past its newest means this log is
   // not the one the reader read: restored from a backup, or started afresh. Waiting there would
   // skip the new events numbered up to the position without a word.
-  if (const std::uint64_t newest = log_->last_sequence(); after > newest) {
+  if (after > newest) {
     return respond(ProblemFor(Status::InvalidArgument(
         std::to_string(after) + " is past the newest event of this broker's log (" +
             std::to_string(newest) +
