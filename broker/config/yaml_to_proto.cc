@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <map>
 
 #include "broker/common/json.h"
 #include "broker/common/time.h"
@@ -76,6 +75,16 @@ void YamlToProto::Error(const YAML::Mark& mark, std::string message) {
   errors_->push_back(std::move(error));
 }
 
+bool YamlToProto::FirstTime(KeysSeen* seen, const std::string& key, const YAML::Mark& mark,
+                            const std::string& where) {
+  auto [first, fresh] = seen->emplace(key, mark);
+  if (!fresh) {
+    Error(mark, "key '" + key + "' in " + where + " is given more than once (first at line " +
+                    std::to_string(first->second.line + 1) + ")");
+  }
+  return fresh;
+}
+
 void YamlToProto::Fill(const YAML::Node& node, pb::Message* message, const std::string& path) {
   const pb::Descriptor* descriptor = message->GetDescriptor();
   std::string where = path.empty() ? "the top level" : path;
@@ -84,9 +93,7 @@ void YamlToProto::Fill(const YAML::Node& node, pb::Message* message, const std::
     return;
   }
   source_map_->Record(path, node.Mark());
-  // YAML requires a mapping's keys to be unique, and yaml-cpp does not check: the later value
-  // would win (or a list be joined to the first), whichever one the operator meant.
-  std::map<const pb::FieldDescriptor*, YAML::Mark> seen;
+  KeysSeen seen;
   for (const auto& entry : node) {
     const YAML::Node& key = entry.first;
     if (!key.IsScalar()) {
@@ -99,12 +106,7 @@ void YamlToProto::Fill(const YAML::Node& node, pb::Message* message, const std::
                             " (expected one of: " + FieldNames(descriptor) + ")");
       continue;
     }
-    if (auto [first, fresh] = seen.emplace(field, key.Mark()); !fresh) {
-      Error(key.Mark(), "key '" + key.Scalar() + "' in " + where +
-                            " is given more than once (first at line " +
-                            std::to_string(first->second.line + 1) + ")");
-      continue;
-    }
+    if (!FirstTime(&seen, key.Scalar(), key.Mark(), where)) continue;
     std::string field_path = path.empty() ? field->name() : path + "." + field->name();
     source_map_->Record(field_path, key.Mark());
     FillField(entry.second, message, field, field_path, node);
@@ -126,15 +128,10 @@ void YamlToProto::FillField(const YAML::Node& node, pb::Message* message,
     }
     const pb::FieldDescriptor* key_field = field->message_type()->map_key();
     const pb::FieldDescriptor* value_field = field->message_type()->map_value();
-    std::map<std::string, YAML::Mark> seen;
+    KeysSeen seen;
     for (const auto& entry : node) {
       const std::string name = entry.first.as<std::string>("");
-      if (auto [first, fresh] = seen.emplace(name, entry.first.Mark()); !fresh) {
-        Error(entry.first.Mark(), "key '" + name + "' in " + path +
-                                      " is given more than once (first at line " +
-                                      std::to_string(first->second.line + 1) + ")");
-        continue;
-      }
+      if (!FirstTime(&seen, name, entry.first.Mark(), path)) continue;
       std::string entry_path = path + "." + name;
       source_map_->Record(entry_path, entry.first.Mark());
       pb::Message* pair = message->GetReflection()->AddMessage(message, field);

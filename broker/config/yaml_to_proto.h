@@ -50,6 +50,14 @@ class YamlToProto {
                     const YAML::Node& parent);
   void Error(const YAML::Mark& mark, std::string message);
 
+  // The keys of one mapping read so far, and where each was. YAML requires a mapping's keys to
+  // be unique, and yaml-cpp does not check: the later value would win (or a second list be
+  // joined to the first), whichever one the operator meant.
+  using KeysSeen = std::map<std::string, YAML::Mark>;
+  // Records `key` (at `mark`, in the mapping `where`); false, after saying so, when it was there.
+  bool FirstTime(KeysSeen* seen, const std::string& key, const YAML::Mark& mark,
+                 const std::string& where);
+
   std::string file_name_;
   const ConnectorTypes& connector_types_;
   std::vector<ConfigError>* errors_;
