@@ -100,9 +100,16 @@ std::uint64_t Store::KeyNumber(std::string_view key) {
   return number;
 }
 
-Result<std::unique_ptr<Store>> Store::OpenExisting(const std::string& dir) {
+namespace {
+// Whether `dir` holds a RocksDB database: its CURRENT file names the live manifest.
+bool HoldsDatabase(const std::string& dir) {
   std::error_code error;
-  if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", error))
+  return std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", error);
+}
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::OpenExisting(const std::string& dir) {
+  if (!HoldsDatabase(dir))
     return Status::NotFound("no Bridgeline store in '" + dir + "' (no CURRENT file)");
   return Open(dir);
 }
@@ -772,11 +779,11 @@ Result<std::optional<v1::IdempotencyRecord>> Store::GetIdempotency(const std::st
 
 Status Store::Restore(const std::string& backup_dir, const std::string& data_dir) {
   namespace fs = std::filesystem;
-  std::error_code error;
-  if (!fs::exists(fs::path(backup_dir) / "CURRENT", error)) {
+  if (!HoldsDatabase(backup_dir)) {
     return Status::InvalidArgument("'" + backup_dir +
                                    "' is not a Bridgeline backup (no CURRENT file)");
   }
+  std::error_code error;
   if (fs::exists(data_dir, error) && !fs::is_empty(data_dir, error)) {
     return Status::FailedPrecondition("'" + data_dir +
                                       "' is not empty; restore into an empty directory");
