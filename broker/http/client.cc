@@ -1,11 +1,17 @@
 #include "broker/http/client.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
+#include <fstream>
 #include <optional>
 
 namespace bridgeline::http {
@@ -13,6 +19,7 @@ namespace bridgeline::http {
 namespace beast = boost::beast;
 namespace net = boost::asio;
 namespace http = beast::http;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
 namespace {
@@ -27,19 +34,21 @@ void TakeHead(const http::response<http::string_body>& message, HttpResponse* re
 }
 }  // namespace
 
-Result<HttpEndpoint> ParseHttpUrl(const std::string& url) {
+Result<HttpEndpoint> ParseHttpUrl(const std::string& url, const std::string& field) {
   auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed) return Status::InvalidArgument("'" + url + "' is not a URL", "url");
-  if (parsed->scheme() != "http") {
-    return Status::InvalidArgument(
-        "only http:// is supported; put a TLS proxy in front for https (" + url + ")", "url");
-  }
+  if (!parsed) return Status::InvalidArgument("'" + url + "' is not a URL", field);
   HttpEndpoint endpoint;
+  if (parsed->scheme() == "https") {
+    endpoint.tls = true;
+    endpoint.port = 443;
+  } else if (parsed->scheme() != "http") {
+    return Status::InvalidArgument("'" + url + "' is neither http:// nor https://", field);
+  }
   endpoint.host = parsed->host_address();
-  if (endpoint.host.empty()) return Status::InvalidArgument("'" + url + "' has no host", "url");
+  if (endpoint.host.empty()) return Status::InvalidArgument("'" + url + "' has no host", field);
   if (parsed->has_port()) {
     const auto port = parsed->port_number();
-    if (port == 0) return Status::InvalidArgument("'" + url + "' has no valid port", "url");
+    if (port == 0) return Status::InvalidArgument("'" + url + "' has no valid port", field);
     endpoint.port = port;
   }
   endpoint.target = std::string(parsed->encoded_resource());
@@ -48,43 +57,149 @@ Result<HttpEndpoint> ParseHttpUrl(const std::string& url) {
   return endpoint;
 }
 
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  beast::error_code error;
+  const auto address = net::ip::make_address(host, error);
+  return !error && address.is_loopback();
+}
+
+struct TlsTrust::Impl {
+  ssl::context context{ssl::context::tls_client};
+};
+
+TlsTrust::TlsTrust() : impl_(std::make_unique<Impl>()) {}
+TlsTrust::~TlsTrust() = default;
+
+Result<std::shared_ptr<TlsTrust>> TlsTrust::Load(const std::string& ca_file,
+                                                 const std::string& field) {
+  std::shared_ptr<TlsTrust> trust(new TlsTrust());
+  ssl::context& context = trust->impl_->context;
+  // TLS 1.0 and 1.1 are broken (RFC 8996); whatever a client system runs speaks 1.2.
+  SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
+  context.set_verify_mode(ssl::verify_peer);
+  beast::error_code error;
+  if (ca_file.empty()) {
+    context.set_default_verify_paths(error);
+    if (error)
+      return Status::InvalidArgument("the system's certificate authorities: " + error.message(),
+                                     field);
+    return trust;
+  }
+  if (!std::ifstream(ca_file)) {
+    return Status::InvalidArgument(
+        "cannot read '" + ca_file + "': " + std::generic_category().message(errno), field);
+  }
+  context.load_verify_file(ca_file, error);
+  if (error) {
+    return Status::InvalidArgument(
+        "'" + ca_file + "' holds no PEM certificate to trust (" + error.message() + ")", field);
+  }
+  return trust;
+}
+
 struct HttpClient::Impl {
   std::string host;
   unsigned short port;
   std::chrono::milliseconds timeout;
   bool retry_stale = true;
-  bool reused = false;  // the connection already carried a request
+  std::shared_ptr<TlsTrust> tls;  // null: plain HTTP
+  bool reused = false;            // the connection already carried a request
   net::io_context io;
-  std::optional<beast::tcp_stream> stream;
+  // The connection: exactly one of these while connected.
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
 
-  bool Connect(std::string* error) {
-    stream.emplace(io);
+  bool connected() const { return plain || secure; }
+  // Host as RFC 9110 has it: the port only when it is not the scheme's own, an IPv6 address
+  // in brackets.
+  std::string HostHeader() const {
+    std::string value = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    if (port != (tls ? 443 : 80)) value += ":" + std::to_string(port);
+    return value;
+  }
+  void Close() {
+    plain.reset();
+    secure.reset();
+    reused = false;
+  }
+  beast::tcp_stream& Socket() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+  // Calls `operation` with the connection's stream, whichever kind it is.
+  template <typename Operation>
+  void On(Operation operation) {
+    if (secure) {
+      operation(*secure);
+    } else {
+      operation(*plain);
+    }
+  }
+
+  bool Connect(HttpResponse* response) {
+    std::string* error = &response->error;
+    Close();
+    if (tls) {
+      secure.emplace(io, tls->impl().context);
+    } else {
+      plain.emplace(io);
+    }
     beast::error_code code;
     tcp::resolver resolver(io);
     auto endpoints = resolver.resolve(host, std::to_string(port), code);
     if (!code) {
       code = RunWithTimeout([&](auto handler) {
-        stream->async_connect(endpoints,
-                              [handler](beast::error_code error, const tcp::endpoint&) mutable {
-                                handler(error, 0);
-                              });
+        Socket().async_connect(endpoints,
+                               [handler](beast::error_code error, const tcp::endpoint&) mutable {
+                                 handler(error, 0);
+                               });
       });
     }
     if (code) {
       *error = "connecting to " + host + ":" + std::to_string(port) + ": " + code.message();
-      stream.reset();
+      Close();
+      return false;
+    }
+    if (secure && !Handshake(response)) {
+      Close();
       return false;
     }
     buffer.clear();
     return true;
   }
 
+  // TLS over the connected socket, to a server whose certificate names `host`: the DNS name
+  // (also sent as SNI) or the IP address dialled.
+  bool Handshake(HttpResponse* response) {
+    SSL* session = secure->native_handle();
+    beast::error_code not_an_address;
+    net::ip::make_address(host, not_an_address);
+    if (not_an_address) {
+      SSL_set_tlsext_host_name(session, host.c_str());
+      SSL_set1_host(session, host.c_str());
+    } else {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(session), host.c_str());
+    }
+    beast::error_code code = RunWithTimeout([&](auto handler) {
+      secure->async_handshake(ssl::stream_base::client,
+                              [handler](beast::error_code error) mutable { handler(error, 0); });
+    });
+    if (!code) return true;
+    response->error = "TLS with " + host + ":" + std::to_string(port) + ": " + code.message();
+    // OpenSSL's own words for a refused certificate ("hostname mismatch", "certificate has
+    // expired"): the handshake's error says only that verification failed.
+    const long verified = SSL_get_verify_result(session);
+    if (verified != X509_V_OK) {
+      response->error += ": " + std::string(X509_verify_cert_error_string(verified));
+      response->certificate_refused = true;
+    }
+    return false;
+  }
+
   // Runs one blocking operation with the deadline enforced by the io_context.
   template <typename Operation>
   beast::error_code RunWithTimeout(Operation operation) {
     beast::error_code result = net::error::would_block;
-    stream->expires_after(timeout);
+    Socket().expires_after(timeout);
     operation([&](beast::error_code code, std::size_t) { result = code; });
     io.restart();
     io.run();
@@ -93,19 +208,21 @@ struct HttpClient::Impl {
 
   HttpResponse Exchange(http::request<http::string_body>& request, bool retry) {
     HttpResponse response;
-    if (!stream && !Connect(&response.error)) return response;
+    if (!connected() && !Connect(&response)) return response;
     const bool was_reused = reused;
     reused = true;
-    beast::error_code code =
-        RunWithTimeout([&](auto handler) { http::async_write(*stream, request, handler); });
+    beast::error_code code = RunWithTimeout([&](auto handler) {
+      On([&](auto& stream) { http::async_write(stream, request, handler); });
+    });
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 << 20);
-    if (!code)
-      code =
-          RunWithTimeout([&](auto handler) { http::async_read(*stream, buffer, parser, handler); });
+    if (!code) {
+      code = RunWithTimeout([&](auto handler) {
+        On([&](auto& stream) { http::async_read(stream, buffer, parser, handler); });
+      });
+    }
     if (code) {
-      stream.reset();
-      reused = false;
+      Close();
       // A reused connection the server closed fails at once: send again on a fresh one. A
       // timeout is not that; it is reported, so the caller's own retry policy decides.
       if (retry && retry_stale && was_reused && code != beast::error::timeout)
@@ -116,21 +233,19 @@ struct HttpClient::Impl {
     auto message = parser.release();
     TakeHead(message, &response);
     response.body = std::move(message.body());
-    if (!message.keep_alive()) {
-      stream.reset();
-      reused = false;
-    }
+    if (!message.keep_alive()) Close();
     return response;
   }
 };
 
 HttpClient::HttpClient(std::string host, unsigned short port, std::chrono::milliseconds timeout,
-                       bool retry_stale)
+                       bool retry_stale, std::shared_ptr<TlsTrust> tls)
     : impl_(std::make_unique<Impl>()) {
   impl_->host = std::move(host);
   impl_->port = port;
   impl_->timeout = timeout;
   impl_->retry_stale = retry_stale;
+  impl_->tls = std::move(tls);
 }
 
 HttpClient::~HttpClient() = default;
@@ -139,7 +254,7 @@ HttpResponse HttpClient::Request(const std::string& method, const std::string& t
                                  const std::string& body,
                                  const std::map<std::string, std::string>& headers) {
   http::request<http::string_body> request{http::string_to_verb(method), target, 11};
-  request.set(http::field::host, impl_->host);
+  request.set(http::field::host, impl_->HostHeader());
   for (const auto& [name, value] : headers) request.set(name, value);
   if (!body.empty() && headers.find("Content-Type") == headers.end()) {
     request.set(http::field::content_type, "application/json");
@@ -152,17 +267,17 @@ HttpResponse HttpClient::Request(const std::string& method, const std::string& t
 
 HttpResponse HttpClient::Raw(const std::string& bytes) {
   HttpResponse response;
-  impl_->stream.reset();
-  impl_->reused = false;
-  if (!impl_->Connect(&response.error)) return response;
-  beast::error_code code = impl_->RunWithTimeout(
-      [&](auto handler) { net::async_write(*impl_->stream, net::buffer(bytes), handler); });
+  if (!impl_->Connect(&response)) return response;
+  beast::error_code code = impl_->RunWithTimeout([&](auto handler) {
+    impl_->On([&](auto& stream) { net::async_write(stream, net::buffer(bytes), handler); });
+  });
   http::response_parser<http::string_body> parser;
   if (!code) {
-    code = impl_->RunWithTimeout(
-        [&](auto handler) { http::async_read(*impl_->stream, impl_->buffer, parser, handler); });
+    code = impl_->RunWithTimeout([&](auto handler) {
+      impl_->On([&](auto& stream) { http::async_read(stream, impl_->buffer, parser, handler); });
+    });
   }
-  impl_->stream.reset();
+  impl_->Close();
   if (code) {
     response.error = code.message();
     return response;
@@ -177,31 +292,32 @@ HttpResponse HttpClient::Stream(const std::string& target,
                                 const std::map<std::string, std::string>& headers,
                                 const std::function<bool(std::string_view data)>& on_data) {
   HttpResponse response;
-  impl_->stream.reset();
-  impl_->reused = false;
-  if (!impl_->Connect(&response.error)) return response;
+  if (!impl_->Connect(&response)) return response;
   http::request<http::empty_body> request{http::verb::get, target, 11};
-  request.set(http::field::host, impl_->host);
+  request.set(http::field::host, impl_->HostHeader());
   for (const auto& [name, value] : headers) request.set(name, value);
-  beast::error_code code = impl_->RunWithTimeout(
-      [&](auto handler) { http::async_write(*impl_->stream, request, handler); });
+  beast::error_code code = impl_->RunWithTimeout([&](auto handler) {
+    impl_->On([&](auto& stream) { http::async_write(stream, request, handler); });
+  });
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
   if (!code) {
     code = impl_->RunWithTimeout([&](auto handler) {
-      http::async_read_header(*impl_->stream, impl_->buffer, parser, handler);
+      impl_->On(
+          [&](auto& stream) { http::async_read_header(stream, impl_->buffer, parser, handler); });
     });
   }
   if (code) {
-    impl_->stream.reset();
+    impl_->Close();
     response.error = code.message();
     return response;
   }
   TakeHead(parser.get(), &response);
   if (response.status != 200) {
-    code = impl_->RunWithTimeout(
-        [&](auto handler) { http::async_read(*impl_->stream, impl_->buffer, parser, handler); });
-    impl_->stream.reset();
+    code = impl_->RunWithTimeout([&](auto handler) {
+      impl_->On([&](auto& stream) { http::async_read(stream, impl_->buffer, parser, handler); });
+    });
+    impl_->Close();
     if (code) response.error = code.message();
     response.body = parser.release().body();
     return response;
@@ -217,12 +333,14 @@ HttpResponse HttpClient::Stream(const std::string& target,
     }
     std::size_t read = 0;
     code = impl_->RunWithTimeout([&](auto handler) {
-      impl_->stream->async_read_some(
-          impl_->buffer.prepare(64 * 1024),
-          [&read, handler](beast::error_code error, std::size_t bytes) mutable {
-            read = bytes;
-            handler(error, bytes);
-          });
+      impl_->On([&](auto& stream) {
+        stream.async_read_some(
+            impl_->buffer.prepare(64 * 1024),
+            [&read, handler](beast::error_code error, std::size_t bytes) mutable {
+              read = bytes;
+              handler(error, bytes);
+            });
+      });
     });
     impl_->buffer.commit(read);
     if (code) {
@@ -230,18 +348,20 @@ HttpResponse HttpClient::Stream(const std::string& target,
         const auto data = impl_->buffer.data();
         on_data(std::string_view(static_cast<const char*>(data.data()), data.size()));
       }
-      if (code != net::error::eof) response.error = code.message();
+      // The server's close: a TCP end, or over TLS one without close_notify (as it stops).
+      if (code != net::error::eof && code != ssl::error::stream_truncated)
+        response.error = code.message();
       break;
     }
   }
   impl_->buffer.clear();
-  impl_->stream.reset();
+  impl_->Close();
   return response;
 }
 
 HttpClientPool::HttpClientPool(std::string host, unsigned short port,
-                               std::chrono::milliseconds timeout)
-    : host_(std::move(host)), port_(port), timeout_(timeout) {}
+                               std::chrono::milliseconds timeout, std::shared_ptr<TlsTrust> tls)
+    : host_(std::move(host)), port_(port), timeout_(timeout), tls_(std::move(tls)) {}
 
 HttpClientPool::~HttpClientPool() = default;
 
@@ -256,7 +376,7 @@ HttpResponse HttpClientPool::Request(const std::string& method, const std::strin
       idle_.pop_back();
     }
   }
-  if (!client) client = std::make_unique<HttpClient>(host_, port_, timeout_);
+  if (!client) client = std::make_unique<HttpClient>(host_, port_, timeout_, true, tls_);
   HttpResponse response = client->Request(method, target, body, headers);
   if (response.status != 0) {
     std::lock_guard lock(mutex_);

@@ -1,6 +1,6 @@
-// A small synchronous HTTP/1.1 client: what the command line (backup, tail) and the tests use
-// to talk to a broker, and connectors to call remote systems. One keep-alive connection, a
-// deadline on every exchange.
+// A small synchronous HTTP/1.1 client, plain or over TLS: what the command line (backup, tail)
+// and the tests use to talk to a broker, and connectors to call remote systems. One keep-alive
+// connection, a deadline on every exchange.
 #pragma once
 
 #include <chrono>
@@ -16,31 +16,62 @@
 
 namespace bridgeline::http {
 
-// Where an http:// URL points.
+// Where an http:// or https:// URL points.
 struct HttpEndpoint {
   std::string host;
-  unsigned short port = 80;
-  std::string target;  // path and query, "/" at least
+  unsigned short port = 80;  // 443 for https unless the URL names one
+  std::string target;        // path and query, "/" at least
+  bool tls = false;          // https
 };
 
-// Parses an absolute http:// URL; InvalidArgument (field "url") naming what is wrong. https is
-// refused: the client speaks plain HTTP (a TLS proxy in front serves https).
-Result<HttpEndpoint> ParseHttpUrl(const std::string& url);
+// Parses an absolute http:// or https:// URL; InvalidArgument naming `field` and what is wrong.
+Result<HttpEndpoint> ParseHttpUrl(const std::string& url, const std::string& field = "url");
+
+// Whether `host` is this machine (localhost, 127.0.0.0/8, ::1): traffic to it never crosses a
+// network, so plain HTTP to it exposes nothing.
+bool IsLoopbackHost(const std::string& host);
+
+// The certificate authorities a TLS client trusts: the system's (Debian's ca-certificates), or
+// those of one PEM file (a private CA, a self-signed server). A server is accepted only when its
+// chain ends at one of them and its certificate names the host (or IP address) dialled.
+// Loading is not free: make one per remote and share it among that remote's connections.
+class TlsTrust {
+ public:
+  // The system's authorities when `ca_file` is empty. A file that cannot be read or holds no
+  // certificate is InvalidArgument naming `field`.
+  static Result<std::shared_ptr<TlsTrust>> Load(const std::string& ca_file,
+                                                const std::string& field = "ca_file");
+  ~TlsTrust();
+
+  struct Impl;  // the OpenSSL context, for client.cc
+  Impl& impl() { return *impl_; }
+
+ private:
+  TlsTrust();
+  std::unique_ptr<Impl> impl_;
+};
 
 struct HttpResponse {
   int status = 0;  // 0 when the connection failed or was closed without an answer
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string error;
+  // The server's TLS certificate was refused (untrusted, expired, for another name): trying
+  // again will not help until the server or the trust changes.
+  bool certificate_refused = false;
 };
 
 // One keep-alive connection. When `retry_stale` is set, a request that fails on a reused
 // connection is sent once more on a fresh one (the server may have closed an idle connection);
-// callers that must not send a request twice (crash tests) turn it off.
+// callers that must not send a request twice (crash tests) turn it off. With `tls`, every
+// connection is TLS (1.2 or later) to a server that `tls` vouches for; a server it does not
+// vouch for fails the request with `error` saying why ("certificate verify failed: hostname
+// mismatch").
 class HttpClient {
  public:
   HttpClient(std::string host, unsigned short port,
-             std::chrono::milliseconds timeout = std::chrono::seconds(10), bool retry_stale = true);
+             std::chrono::milliseconds timeout = std::chrono::seconds(10), bool retry_stale = true,
+             std::shared_ptr<TlsTrust> tls = nullptr);
   ~HttpClient();
 
   HttpResponse Request(const std::string& method, const std::string& target,
@@ -65,7 +96,8 @@ class HttpClient {
 // an idle connection (or opens one) and gives it back when it is still usable.
 class HttpClientPool {
  public:
-  HttpClientPool(std::string host, unsigned short port, std::chrono::milliseconds timeout);
+  HttpClientPool(std::string host, unsigned short port, std::chrono::milliseconds timeout,
+                 std::shared_ptr<TlsTrust> tls = nullptr);
   ~HttpClientPool();
 
   HttpResponse Request(const std::string& method, const std::string& target,
@@ -76,6 +108,7 @@ class HttpClientPool {
   std::string host_;
   unsigned short port_;
   std::chrono::milliseconds timeout_;
+  std::shared_ptr<TlsTrust> tls_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<HttpClient>> idle_;
 };

@@ -1,5 +1,7 @@
 #include "connectors/registry/registry.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cstdlib>
 
 #include "broker/common/json.h"
@@ -40,6 +42,24 @@ Result<std::string> SecretFromSettings(const std::string& value, const std::stri
                                    ") is not set");
   }
   return std::string(set);
+}
+
+Result<std::shared_ptr<http::TlsTrust>> RemoteTrust(const http::HttpEndpoint& endpoint,
+                                                    const bridgeline::v1::RemoteTlsConfig& tls) {
+  if (endpoint.tls) return http::TlsTrust::Load(tls.ca_file(), "tls.ca_file");
+  if (!tls.ca_file().empty()) {
+    return Status::InvalidArgument("applies to an https:// url only; this url is http://",
+                                   "tls.ca_file");
+  }
+  return std::shared_ptr<http::TlsTrust>();
+}
+
+void WarnIfClearText(const std::string& connector, const http::HttpEndpoint& endpoint) {
+  if (endpoint.tls || http::IsLoopbackHost(endpoint.host)) return;
+  spdlog::warn(
+      "connector {}: calls {}:{} over plain http://, so the cases it carries cross the network "
+      "in clear text; use an https:// url",
+      connector, endpoint.host, endpoint.port);
 }
 
 Registry& Registry::Global() {

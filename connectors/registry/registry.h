@@ -18,6 +18,7 @@
 #include "broker/common/status.h"
 #include "broker/common/time.h"
 #include "broker/config/config.h"
+#include "broker/http/client.h"
 
 namespace bridgeline::connectors {
 
@@ -129,6 +130,16 @@ class ConnectorFactory {
 // named by `env`; InvalidArgument naming `env_field` when that variable is not set.
 Result<std::string> SecretFromSettings(const std::string& value, const std::string& env,
                                        const std::string& env_field);
+
+// What a connector calling `endpoint` trusts: nothing for http:// (null), else the authorities
+// `tls` names, the system's by default. InvalidArgument naming `tls.ca_file` when that file
+// cannot be used, or is given for an http:// URL (it would protect nothing).
+Result<std::shared_ptr<http::TlsTrust>> RemoteTrust(const http::HttpEndpoint& endpoint,
+                                                    const bridgeline::v1::RemoteTlsConfig& tls);
+
+// Logs a warning when `connector` calls another machine over plain http://: the cases it
+// carries, customers' details with them, would cross the network in clear text.
+void WarnIfClearText(const std::string& connector, const http::HttpEndpoint& endpoint);
 
 class Registry {
  public:

@@ -146,12 +146,12 @@ std::string EventComment(const v1::Event& event) {
 class Rt5Connector : public Connector {
  public:
   Rt5Connector(std::string name, Rt5Settings settings, http::HttpEndpoint endpoint,
-               std::string password)
+               std::shared_ptr<http::TlsTrust> tls, std::string password)
       : name_(std::move(name)),
         settings_(std::move(settings)),
         base_(endpoint.target == "/" ? std::string(kRest) : endpoint.target + kRest),
         timeout_(DurationMsOr(settings_.timeout(), kDefaultTimeoutMs)),
-        pool_(endpoint.host, endpoint.port, timeout_),
+        pool_(endpoint.host, endpoint.port, timeout_, std::move(tls)),
         auth_("Basic " + Base64Encode(settings_.username() + ":" + password)) {
     if (base_.size() > 1 && base_[0] == '/' && base_[1] == '/') base_.erase(0, 1);
   }
@@ -605,7 +605,9 @@ class Rt5Factory : public ConnectorFactory {
   Status Validate(const google::protobuf::Message& message) const override {
     const auto& settings = static_cast<const Rt5Settings&>(message);
     if (settings.url().empty()) return Status::InvalidArgument("RT's URL is required", "url");
-    BRIDGELINE_RETURN_IF_ERROR(http::ParseHttpUrl(settings.url()).status());
+    auto endpoint = http::ParseHttpUrl(settings.url());
+    if (!endpoint.ok()) return endpoint.status();
+    BRIDGELINE_RETURN_IF_ERROR(RemoteTrust(*endpoint, settings.tls()).status());
     if (settings.username().empty())
       return Status::InvalidArgument("the RT user the broker acts as is required", "username");
     if (settings.password().empty() == settings.password_env().empty()) {
@@ -644,9 +646,13 @@ class Rt5Factory : public ConnectorFactory {
         SecretFromSettings(settings.password(), settings.password_env(), "password_env");
     if (!password.ok()) return password.status();
     auto endpoint = http::ParseHttpUrl(settings.url());
+    auto tls = RemoteTrust(*endpoint, settings.tls());
+    if (!tls.ok()) return tls.status();
+    WarnIfClearText(config.name(), *endpoint);
     std::string name = config.name();
-    return std::unique_ptr<Connector>(std::make_unique<Rt5Connector>(
-        std::move(name), std::move(settings), std::move(*endpoint), std::move(*password)));
+    return std::unique_ptr<Connector>(
+        std::make_unique<Rt5Connector>(std::move(name), std::move(settings), std::move(*endpoint),
+                                       std::move(*tls), std::move(*password)));
   }
 };
 

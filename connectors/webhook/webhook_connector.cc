@@ -39,16 +39,17 @@ TimeMs RetryAfterMs(const std::map<std::string, std::string>& headers) {
 
 class WebhookConnector : public Connector {
  public:
-  WebhookConnector(std::string name, std::optional<http::HttpEndpoint> endpoint, std::string key,
-                   TimeMs timeout_ms, TimeMs tolerance_ms)
+  WebhookConnector(std::string name, std::optional<http::HttpEndpoint> endpoint,
+                   std::shared_ptr<http::TlsTrust> tls, std::string key, TimeMs timeout_ms,
+                   TimeMs tolerance_ms)
       : name_(std::move(name)),
         endpoint_(std::move(endpoint)),
         key_(std::move(key)),
         timeout_ms_(timeout_ms),
         tolerance_ms_(tolerance_ms) {
     if (endpoint_) {
-      pool_ = std::make_unique<http::HttpClientPool>(endpoint_->host, endpoint_->port,
-                                                     std::chrono::milliseconds(timeout_ms_));
+      pool_ = std::make_unique<http::HttpClientPool>(
+          endpoint_->host, endpoint_->port, std::chrono::milliseconds(timeout_ms_), std::move(tls));
     }
   }
 
@@ -135,8 +136,13 @@ class WebhookFactory : public ConnectorFactory {
   }
   Status Validate(const google::protobuf::Message& message) const override {
     const auto& settings = static_cast<const WebhookSettings&>(message);
-    if (!settings.url().empty())
-      BRIDGELINE_RETURN_IF_ERROR(http::ParseHttpUrl(settings.url()).status());
+    if (!settings.url().empty()) {
+      auto endpoint = http::ParseHttpUrl(settings.url());
+      if (!endpoint.ok()) return endpoint.status();
+      BRIDGELINE_RETURN_IF_ERROR(RemoteTrust(*endpoint, settings.tls()).status());
+    } else if (settings.has_tls()) {
+      return Status::InvalidArgument("applies to the url events are sent to; there is none", "tls");
+    }
     if (settings.secret().empty() == settings.secret_env().empty()) {
       return Status::InvalidArgument(
           "a webhook needs its signing secret in exactly one of secret or secret_env", "secret");
@@ -159,9 +165,16 @@ class WebhookFactory : public ConnectorFactory {
     if (!key.ok())
       return Status::InvalidArgument(settings.secret_env() + ": " + key.status().message());
     std::optional<http::HttpEndpoint> endpoint;
-    if (!settings.url().empty()) endpoint = *http::ParseHttpUrl(settings.url());
+    std::shared_ptr<http::TlsTrust> tls;
+    if (!settings.url().empty()) {
+      endpoint = *http::ParseHttpUrl(settings.url());
+      auto trust = RemoteTrust(*endpoint, settings.tls());
+      if (!trust.ok()) return trust.status();
+      tls = std::move(*trust);
+      WarnIfClearText(config.name(), *endpoint);
+    }
     return std::unique_ptr<Connector>(std::make_unique<WebhookConnector>(
-        config.name(), std::move(endpoint), std::move(*key),
+        config.name(), std::move(endpoint), std::move(tls), std::move(*key),
         DurationMsOr(settings.timeout(), kDefaultTimeoutMs),
         DurationMsOr(settings.tolerance(), kDefaultToleranceMs)));
   }

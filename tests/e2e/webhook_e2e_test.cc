@@ -17,6 +17,7 @@
 #include "broker/http/client.h"
 #include "tests/support/api.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/test_certificates.h"
 #include "tests/support/webhook_sink.h"
 
 namespace {
@@ -32,6 +33,7 @@ using bridgeline::testing::ProblemField;
 using bridgeline::testing::RunBridgeline;
 using bridgeline::testing::SinkAnswer;
 using bridgeline::testing::SinkRequest;
+using bridgeline::testing::TestAuthority;
 using bridgeline::testing::WebhookSink;
 namespace v1 = bridgeline::v1;
 using Headers = std::map<std::string, std::string>;
@@ -42,21 +44,26 @@ const Headers kOps = {{"Authorization", "Bearer demo-ops-token"}};
 // The Standard Webhooks documentation's example secret (24 bytes).
 const std::string kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-// The example config with a `globex-hook` webhook to `sink` added to the Globex contract.
-std::string WebhookConfig(const std::string& dir, unsigned short sink_port,
-                          const std::string& delivery) {
+// The example config with a `globex-hook` webhook to `url` added to the Globex contract.
+std::string WebhookConfigTo(const std::string& dir, const std::string& url,
+                            const std::string& delivery, const std::string& more_settings = "") {
   const std::string connector =
       "  - name: globex-hook\n    type: webhook\n    settings:\n"
-      "      url: http://127.0.0.1:" +
-      std::to_string(sink_port) +
-      "/hooks/bridgeline\n"
-      "      secret: " +
-      kSecret + "\n      timeout: 500ms\n    delivery: " + delivery + "\n";
+      "      url: " +
+      url + "\n      secret: " + kSecret + "\n      timeout: 500ms\n" + more_settings +
+      "    delivery: " + delivery + "\n";
   return BrokerProcess::ConfigVariant(
       BrokerProcess::ExampleConfig(), dir,
       {{"  # Breach notices for the duty managers", connector + "  # Breach notices for the"
                                                                 " duty managers"},
        {"connectors: [globex-desk]", "connectors: [globex-desk, globex-hook]"}});
+}
+
+// The same, to a WebhookSink on loopback over plain HTTP.
+std::string WebhookConfig(const std::string& dir, unsigned short sink_port,
+                          const std::string& delivery) {
+  return WebhookConfigTo(dir, "http://127.0.0.1:" + std::to_string(sink_port) + "/hooks/bridgeline",
+                         delivery);
 }
 
 std::string Base64(const unsigned char* bytes, std::size_t size) {
@@ -235,6 +242,70 @@ TEST_CASE("webhook deliveries are signed and retried in order through 500, 429 a
                                           "connector=\"globex-hook\",result=\"retried\"")) >= 3);
   CHECK(MetricValue(broker.port(),
                     Series("bridgeline_outbox_depth", "connector=\"globex-hook\"")) == 0);
+}
+
+TEST_CASE("over https, deliveries go only to a receiver the configured authority vouches for",
+          "[e2e][webhook][tls]") {
+  const std::string dir = BrokerProcess::TempDir("webhook-tls");
+  TestAuthority authority(dir);
+  WebhookSink sink(authority.Issue("hook", "IP:127.0.0.1"));
+  const std::string url = "https://127.0.0.1:" + std::to_string(sink.port()) + "/hooks/bridgeline";
+  const std::string delivery =
+      "{ concurrency: 2, first_backoff: 50ms, max_backoff: 200ms, breaker: { failures: 100 } }";
+
+  SECTION("trusting the receiver's authority, every event arrives, signed") {
+    BrokerProcess broker(
+        WebhookConfigTo(dir, url, delivery,
+                        "      tls: { ca_file: " + authority.certificate_file() + " }\n"),
+        dir + "/data");
+    HttpClient client("127.0.0.1", broker.port());
+    const std::string case_id = Escalate(client, "T-TLS");
+    // escalated, and forwarded by whichever connector delivered first.
+    REQUIRE(Eventually(
+        [&] {
+          return ReadCase(client, case_id).events_size() == 2 &&
+                 MetricValue(broker.port(),
+                             Series("bridgeline_outbox_depth", "connector=\"globex-hook\"")) == 0;
+        },
+        10s));
+    const auto requests = sink.Requests();
+    REQUIRE(!requests.empty());
+    for (const auto& request : requests) {
+      CHECK(CaseOf(request) == case_id);
+      CHECK(request.headers.at("webhook-signature") ==
+            ExpectedSignature(request.headers.at("webhook-id"),
+                              request.headers.at("webhook-timestamp"), request.body));
+    }
+    CHECK(sink.failed_handshakes() == 0);
+    CHECK_THAT(broker.output(), !Catch::Contains("clear text"));
+  }
+  SECTION("trusting only the system's authorities, nothing is sent, and the log says why") {
+    BrokerProcess broker(WebhookConfigTo(dir, url, delivery), dir + "/data");
+    HttpClient client("127.0.0.1", broker.port());
+    Escalate(client, "T-TLS-UNTRUSTED");
+    REQUIRE(Eventually(
+        [&] {
+          const std::string output = broker.output();
+          return output.find("TLS with 127.0.0.1:" + std::to_string(sink.port()) +
+                             ": certificate verify failed") != std::string::npos &&
+                 output.find("unable to get local issuer certificate") != std::string::npos;
+        },
+        10s));
+    CHECK(sink.failed_handshakes() >= 1);
+    CHECK(sink.count() == 0);
+    // Kept for a retry once the receiver's certificate or the trust is put right.
+    CHECK(MetricValue(broker.port(),
+                      Series("bridgeline_outbox_depth", "connector=\"globex-hook\"")) >= 1);
+  }
+  SECTION("a receiver on another machine over plain http is warned about at start") {
+    // 192.0.2.0/24 is documentation space (RFC 5737): never a real receiver.
+    BrokerProcess broker(WebhookConfigTo(dir, "http://192.0.2.10:8080/hook", delivery),
+                         dir + "/data");
+    CHECK_THAT(broker.output(),
+               Catch::Contains("connector globex-hook: calls 192.0.2.10:8080 over plain http://") &&
+                   Catch::Contains("clear text"));
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("a delivery the receiver refuses becomes a dead letter, and its replay delivers it",

@@ -43,8 +43,10 @@ std::vector<v1::CaseView> ListAllCases(http::HttpClient& client,
   return cases;
 }
 
-std::pair<int, std::string> RunBridgeline(const std::string& arguments) {
+std::pair<int, std::string> RunBridgeline(const std::string& arguments,
+                                          std::chrono::seconds limit) {
   std::string command = BrokerProcess::Binary() + " " + arguments + " 2>&1";
+  if (limit.count() > 0) command = "timeout " + std::to_string(limit.count()) + " " + command;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return {-1, "cannot run " + command};
   std::string output;

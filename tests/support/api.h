@@ -38,7 +38,8 @@ double MetricValue(unsigned short port, const std::string& series);
 bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
 // Runs the bridgeline binary with `arguments` (standard error joined to output): exit status
-// and output.
-std::pair<int, std::string> RunBridgeline(const std::string& arguments);
+// and output. With a `limit`, a run still going then is stopped (status 124, as timeout(1)).
+std::pair<int, std::string> RunBridgeline(const std::string& arguments,
+                                          std::chrono::seconds limit = std::chrono::seconds(0));
 
 }  // namespace bridgeline::testing

@@ -1,6 +1,7 @@
 // A webhook receiver on loopback for tests and benchmarks: records every request and answers
 // as the test scripts it (an error code, a Retry-After, a delay longer than the sender's
-// timeout), so faults can be injected on purpose. One thread per connection, keep-alive.
+// timeout), so faults can be injected on purpose. Plain HTTP or TLS; one thread per
+// connection, keep-alive.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/support/test_certificates.h"
 
 namespace bridgeline::testing {
 
@@ -36,6 +39,8 @@ class WebhookSink {
 
   // Listens on 127.0.0.1 at a free port; answers 200 until SetScript says otherwise.
   WebhookSink();
+  // The same over TLS only, presenting `certificate`.
+  explicit WebhookSink(const ServerCertificate& certificate);
   ~WebhookSink();
 
   unsigned short port() const { return port_; }
@@ -48,15 +53,21 @@ class WebhookSink {
   void KeepRequests(bool keep) { keep_ = keep; }
   // Waits until `n` requests arrived or `timeout` passed; whether they did.
   bool AwaitCount(std::size_t n, std::chrono::milliseconds timeout) const;
+  // TLS handshakes that failed (a client that refused the certificate, or spoke plain HTTP).
+  std::size_t failed_handshakes() const { return failed_handshakes_; }
 
  private:
   struct Impl;
-  void Serve(int fd);
+  void Start();
+  // Answers requests on one connection until it closes.
+  template <typename Stream>
+  void ServeRequests(Stream& stream);
 
   std::unique_ptr<Impl> impl_;
   unsigned short port_ = 0;
   std::atomic<bool> keep_{true};
   std::atomic<std::size_t> count_{0};
+  std::atomic<std::size_t> failed_handshakes_{0};
   mutable std::mutex mutex_;
   Script script_;
   std::vector<SinkRequest> requests_;

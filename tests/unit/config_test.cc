@@ -331,13 +331,44 @@ TEST_CASE("connector settings are checked by their own type, with where they wen
                                       "      secret: whsec_not*base64\n")));
     CHECK_THAT(garbled.message, Catch::Contains("not whsec_ followed by base64"));
   }
-  SECTION("an https URL is refused with the way out") {
-    auto error =
+  SECTION("https URLs load; a CA file must be readable, and only for https") {
+    const std::string hook = desk + "  - name: hook\n    type: webhook\n    settings:\n";
+    const std::string secret = "      secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n";
+    auto system_trust =
+        Load(Replace(kValid, desk, hook + "      url: https://hooks.example.com/x\n" + secret));
+    for (const auto& error : system_trust.errors) INFO(error.ToString());
+    CHECK(system_trust.errors.empty());
+    auto missing_ca =
         OnlyError(Load(Replace(kValid, desk,
-                               desk + "  - name: hook\n    type: webhook\n    settings:\n"
-                                      "      url: https://example.com/hook\n"
-                                      "      secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n")));
-    CHECK_THAT(error.message, Catch::Contains("settings.url") && Catch::Contains("TLS proxy"));
+                               hook + "      url: https://hooks.example.com/x\n" + secret +
+                                   "      tls: { ca_file: /nowhere/globex-ca.pem }\n")));
+    INFO(missing_ca.ToString());
+    CHECK(missing_ca.line == 22);  // the ca_file key in its flow mapping
+    CHECK(missing_ca.column == 14);
+    CHECK_THAT(missing_ca.message, Catch::Contains("settings.tls.ca_file") &&
+                                       Catch::Contains("cannot read '/nowhere/globex-ca.pem'"));
+    auto ca_for_http =
+        OnlyError(Load(Replace(kValid, desk,
+                               hook + "      url: http://hooks.example.com/x\n" + secret +
+                                   "      tls: { ca_file: /nowhere/globex-ca.pem }\n")));
+    CHECK_THAT(ca_for_http.message,
+               Catch::Contains("settings.tls.ca_file") && Catch::Contains("https:// url only"));
+    auto tls_without_url =
+        OnlyError(Load(Replace(kValid, desk, hook + secret + "      tls: {}\n")));
+    CHECK_THAT(tls_without_url.message,
+               Catch::Contains("settings.tls") && Catch::Contains("there is none"));
+    auto other_scheme = OnlyError(
+        Load(Replace(kValid, desk, hook + "      url: ftp://hooks.example.com/x\n" + secret)));
+    CHECK_THAT(other_scheme.message,
+               Catch::Contains("settings.url") && Catch::Contains("neither http:// nor https://"));
+    auto rt_missing_ca = OnlyError(
+        Load(Replace(kValid, desk,
+                     desk + "  - name: rt\n    type: rt5\n    settings:\n"
+                            "      url: https://rt.globex.example\n      username: bridgeline\n"
+                            "      password: secret\n      queue: Escalations\n"
+                            "      tls: { ca_file: /nowhere/rt-ca.pem }\n")));
+    CHECK_THAT(rt_missing_ca.message,
+               Catch::Contains("settings.tls.ca_file") && Catch::Contains("rt-ca.pem"));
   }
   SECTION("a custom field filled from something that is not a case field") {
     auto error = OnlyError(

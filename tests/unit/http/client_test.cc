@@ -1,0 +1,153 @@
+// The HTTP client over TLS against a loopback server with a certificate from a throwaway
+// authority: who it trusts, which names it accepts, and what it says when it refuses.
+#include "broker/http/client.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "tests/support/broker_process.h"
+#include "tests/support/test_certificates.h"
+#include "tests/support/webhook_sink.h"
+
+namespace {
+
+using bridgeline::http::HttpClient;
+using bridgeline::http::HttpClientPool;
+using bridgeline::http::IsLoopbackHost;
+using bridgeline::http::ParseHttpUrl;
+using bridgeline::http::TlsTrust;
+using bridgeline::testing::BrokerProcess;
+using bridgeline::testing::TestAuthority;
+using bridgeline::testing::WebhookSink;
+using namespace std::chrono_literals;
+
+std::shared_ptr<TlsTrust> Trusting(const std::string& ca_file) {
+  auto trust = TlsTrust::Load(ca_file);
+  REQUIRE(trust.ok());
+  return *trust;
+}
+
+}  // namespace
+
+TEST_CASE("URLs name http or https, with each scheme's own port", "[http][client]") {
+  auto https = ParseHttpUrl("https://hooks.globex.example/bridgeline?v=1");
+  REQUIRE(https.ok());
+  CHECK(https->tls);
+  CHECK(https->port == 443);
+  CHECK(https->host == "hooks.globex.example");
+  CHECK(https->target == "/bridgeline?v=1");
+  auto http = ParseHttpUrl("http://127.0.0.1");
+  REQUIRE(http.ok());
+  CHECK_FALSE(http->tls);
+  CHECK(http->port == 80);
+  CHECK(http->target == "/");
+  auto own_port = ParseHttpUrl("https://[::1]:8443/x");
+  REQUIRE(own_port.ok());
+  CHECK(own_port->port == 8443);
+  CHECK(own_port->host == "::1");
+
+  auto ftp = ParseHttpUrl("ftp://files.example/", "settings.url");
+  REQUIRE_FALSE(ftp.ok());
+  CHECK(ftp.status().field() == "settings.url");
+  CHECK_THAT(ftp.status().message(), Catch::Contains("neither http:// nor https://"));
+  CHECK_FALSE(ParseHttpUrl("https:///nohost").ok());
+
+  CHECK(IsLoopbackHost("localhost"));
+  CHECK(IsLoopbackHost("127.0.0.1"));
+  CHECK(IsLoopbackHost("127.8.9.10"));
+  CHECK(IsLoopbackHost("::1"));
+  CHECK_FALSE(IsLoopbackHost("10.0.0.1"));
+  CHECK_FALSE(IsLoopbackHost("hooks.globex.example"));
+}
+
+TEST_CASE("a CA file that cannot be used is refused, naming the field", "[http][client]") {
+  const std::string dir = BrokerProcess::TempDir("client-ca-file");
+  auto missing = TlsTrust::Load(dir + "/nowhere.pem", "tls.ca_file");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().field() == "tls.ca_file");
+  CHECK_THAT(missing.status().message(), Catch::Contains("cannot read") &&
+                                             Catch::Contains("nowhere.pem") &&
+                                             Catch::Contains("No such file"));
+  std::ofstream(dir + "/empty.pem") << "not a certificate\n";
+  auto empty = TlsTrust::Load(dir + "/empty.pem", "tls.ca_file");
+  REQUIRE_FALSE(empty.ok());
+  CHECK_THAT(empty.status().message(), Catch::Contains("holds no PEM certificate"));
+  CHECK(TlsTrust::Load("").ok());  // the system's authorities
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("over https the client talks only to a server its authorities vouch for by name",
+          "[http][client][tls]") {
+  const std::string dir = BrokerProcess::TempDir("client-tls");
+  TestAuthority authority(dir);
+  WebhookSink sink(authority.Issue("loopback", "IP:127.0.0.1,DNS:localhost"));
+
+  SECTION("a server whose certificate names the IP address or the host name dialled") {
+    for (const std::string host : {"127.0.0.1", "localhost"}) {
+      HttpClient client(host, sink.port(), 5s, true, Trusting(authority.certificate_file()));
+      auto first = client.Request("POST", "/hooks", R"({"n":1})");
+      INFO(host << ": " << first.error);
+      CHECK(first.status == 200);
+      // The connection is kept and reused: a second request needs no second handshake.
+      CHECK(client.Request("POST", "/hooks", R"({"n":2})").status == 200);
+    }
+    const auto requests = sink.Requests();
+    REQUIRE(requests.size() == 4);
+    CHECK(requests[1].body == R"({"n":2})");
+    // Host names the port, which is not https' own (RFC 9110).
+    CHECK(requests[0].headers.at("host") == "127.0.0.1:" + std::to_string(sink.port()));
+    CHECK(requests[2].headers.at("host") == "localhost:" + std::to_string(sink.port()));
+    CHECK(sink.failed_handshakes() == 0);
+  }
+  SECTION("a pool shares its trust among its connections") {
+    HttpClientPool pool("127.0.0.1", sink.port(), 5s, Trusting(authority.certificate_file()));
+    CHECK(pool.Request("GET", "/").status == 200);
+    CHECK(pool.Request("GET", "/").status == 200);
+    CHECK(sink.count() == 2);
+  }
+  SECTION("a certificate for other names is refused, and nothing is sent") {
+    WebhookSink other(authority.Issue("elsewhere", "DNS:hooks.globex.example,IP:10.9.8.7"));
+    HttpClient by_address("127.0.0.1", other.port(), 5s, true,
+                          Trusting(authority.certificate_file()));
+    auto refused = by_address.Request("POST", "/hooks", "{}");
+    CHECK(refused.status == 0);
+    CHECK(refused.certificate_refused);
+    CHECK_THAT(refused.error, Catch::Contains("TLS with 127.0.0.1:") &&
+                                  Catch::Contains("certificate verify failed") &&
+                                  Catch::Contains("IP address mismatch"));
+    HttpClient by_name("localhost", other.port(), 5s, true, Trusting(authority.certificate_file()));
+    auto refused_by_name = by_name.Request("POST", "/hooks", "{}");
+    CHECK(refused_by_name.certificate_refused);
+    CHECK_THAT(refused_by_name.error, Catch::Contains("hostname mismatch"));
+    CHECK(other.count() == 0);
+  }
+  SECTION("a server signed by an authority not trusted is refused") {
+    const std::string elsewhere = dir + "/elsewhere";
+    std::filesystem::create_directories(elsewhere);
+    TestAuthority stranger(elsewhere);
+    HttpClient client("127.0.0.1", sink.port(), 5s, true, Trusting(stranger.certificate_file()));
+    auto refused = client.Request("GET", "/");
+    CHECK(refused.certificate_refused);
+    CHECK_THAT(refused.error, Catch::Contains("unable to get local issuer certificate"));
+    // The system's authorities do not know the test's authority either.
+    HttpClient system("127.0.0.1", sink.port(), 5s, true, Trusting(""));
+    auto refused_by_system = system.Request("GET", "/");
+    CHECK(refused_by_system.certificate_refused);
+    CHECK(sink.count() == 0);
+  }
+  SECTION("plain HTTP to the TLS server gets no answer, and neither does TLS to a plain one") {
+    HttpClient plain("127.0.0.1", sink.port(), 2s, false);
+    auto unanswered = plain.Request("GET", "/");
+    CHECK(unanswered.status == 0);
+    WebhookSink plain_sink;
+    HttpClient client("127.0.0.1", plain_sink.port(), 2s, false,
+                      Trusting(authority.certificate_file()));
+    auto mismatched = client.Request("GET", "/");
+    CHECK(mismatched.status == 0);
+    CHECK_THAT(mismatched.error, Catch::Contains("TLS with 127.0.0.1:"));
+    CHECK_FALSE(mismatched.certificate_refused);
+    CHECK(plain_sink.count() == 0);
+  }
+  std::filesystem::remove_all(dir);
+}
