@@ -8,7 +8,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/url/encode.hpp>
-#include <boost/url/parse.hpp>
 #include <boost/url/rfc/pchars.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url.hpp>
@@ -69,26 +68,54 @@ std::optional<LoadedRules> LoadRulesOrReport(const std::string& path, const char
   return LoadedRules{std::move(*config), std::move(*rules)};
 }
 
-// Where the running broker named by `url` (http://127.0.0.1:8080) listens; nullopt after
-// saying why the URL is not one.
-std::optional<std::pair<std::string, unsigned short>> BrokerAddress(const char* command,
-                                                                    const std::string& url) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed || parsed->host().empty()) {
-    std::cerr << command << ": '" << url << "' is not a URL such as http://127.0.0.1:8080\n";
+// Where the running broker named by `url` (http://127.0.0.1:8080, https://...) listens, and
+// what it is trusted by over https: the authorities in `cacert`, else the system's. nullopt
+// after saying what is wrong.
+struct BrokerAddress {
+  std::string host;
+  unsigned short port = 0;
+  std::shared_ptr<http::TlsTrust> tls;  // null: plain HTTP
+};
+std::optional<BrokerAddress> FindBroker(const char* command, const std::string& url,
+                                        const std::string& cacert) {
+  auto endpoint = http::ParseHttpUrl(url, "--url");
+  if (!endpoint.ok()) {
+    std::cerr << command << ": --url: " << endpoint.status().message()
+              << " (a URL such as http://127.0.0.1:8080)\n";
     return std::nullopt;
   }
-  return std::make_pair(
-      std::string(parsed->host()),
-      static_cast<unsigned short>(parsed->has_port() ? parsed->port_number() : 80));
+  BrokerAddress address{endpoint->host, endpoint->port, nullptr};
+  if (!endpoint->tls) {
+    if (!cacert.empty()) {
+      std::cerr << command << ": --cacert applies to an https:// --url, not to " << url << "\n";
+      return std::nullopt;
+    }
+    return address;
+  }
+  auto trust = http::TlsTrust::Load(cacert, "--cacert");
+  if (!trust.ok()) {
+    std::cerr << command << ": --cacert: " << trust.status().message() << "\n";
+    return std::nullopt;
+  }
+  address.tls = std::move(*trust);
+  return address;
 }
 
-// A client of the running broker named by `url`; nullptr after saying why the URL is not one.
+// A client of the running broker named by `url`; nullptr after saying why it cannot be one.
 std::unique_ptr<http::HttpClient> BrokerClient(const char* command, const std::string& url,
+                                               const std::string& cacert,
                                                std::chrono::seconds timeout) {
-  auto address = BrokerAddress(command, url);
+  auto address = FindBroker(command, url, cacert);
   if (!address) return nullptr;
-  return std::make_unique<http::HttpClient>(address->first, address->second, timeout);
+  return std::make_unique<http::HttpClient>(address->host, address->port, timeout, true,
+                                            address->tls);
+}
+
+// --cacert, for commands that talk to a running broker at --url.
+void AddCacertOption(CLI::App* command, std::string& cacert) {
+  command->add_option("--cacert", cacert,
+                      "For an https --url: a PEM file of the authority that signed the broker's "
+                      "certificate (default: the system's authorities)");
 }
 
 // Says why the broker did not give the answer hoped for: its status and body, or the error.
@@ -285,8 +312,8 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
 
 // Online: the running broker checkpoints itself (RocksDB allows one process per database).
 // Offline (`--data-dir`): opens the store and checkpoints it directly.
-int Backup(const std::string& to, const std::string& url, const std::string& token,
-           const std::string& data_dir) {
+int Backup(const std::string& to, const std::string& url, const std::string& cacert,
+           const std::string& token, const std::string& data_dir) {
   if (!data_dir.empty()) {
     std::error_code error;
     std::string target = std::filesystem::absolute(to, error).lexically_normal().string();
@@ -303,7 +330,7 @@ int Backup(const std::string& to, const std::string& url, const std::string& tok
     std::cout << "backup written to " << target << "\n";
     return 0;
   }
-  auto client = BrokerClient("backup", url, std::chrono::minutes(10));
+  auto client = BrokerClient("backup", url, cacert, std::chrono::minutes(10));
   if (!client) return 2;
   // The broker places it inside its own storage.backup_dir, on its own machine.
   std::string body = "{\"to\":";
@@ -321,10 +348,10 @@ int Backup(const std::string& to, const std::string& url, const std::string& tok
 }
 
 // `dlq list`: the dead letters as a table (or the API's JSON); `dlq replay`: each id again.
-int DeadLetters(const std::string& url, const std::string& token, const std::string& connector,
-                int limit, const std::string& after, bool json,
+int DeadLetters(const std::string& url, const std::string& cacert, const std::string& token,
+                const std::string& connector, int limit, const std::string& after, bool json,
                 const std::vector<std::string>& replay_ids) {
-  auto client = BrokerClient("dlq", url, std::chrono::seconds(30));
+  auto client = BrokerClient("dlq", url, cacert, std::chrono::seconds(30));
   if (!client) return 2;
   const std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + token}};
   if (!replay_ids.empty()) {
@@ -392,7 +419,7 @@ int Restore(const std::string& from, const std::string& data_dir) {
 
 // Where `report` reads from: the running broker (`url`), or a stopped broker's data directory.
 struct ReportSource {
-  std::string url, token, data_dir;
+  std::string url, token, data_dir, cacert;
 };
 
 int Report(const std::string& config_path, const std::string& out, const std::string& from,
@@ -407,7 +434,7 @@ int Report(const std::string& config_path, const std::string& out, const std::st
   }
   v1::KpiReport kpis;
   if (!source.url.empty()) {
-    auto client = BrokerClient("report", source.url, std::chrono::minutes(5));
+    auto client = BrokerClient("report", source.url, source.cacert, std::chrono::minutes(5));
     if (!client) return 2;
     boost::urls::url target("/v1/reports/kpis");  // parameters percent-encoded
     target.params().append({"from", FormatUtc(range->from)});
@@ -477,11 +504,13 @@ int Simulate(const std::string& config_path, const std::string& scenario_path,
   return 0;
 }
 
-int Tail(const std::string& url, ops::TailOptions options, const std::string& color) {
-  auto address = BrokerAddress("tail", url);
+int Tail(const std::string& url, const std::string& cacert, ops::TailOptions options,
+         const std::string& color) {
+  auto address = FindBroker("tail", url, cacert);
   if (!address) return 2;
-  options.host = address->first;
-  options.port = address->second;
+  options.host = address->host;
+  options.port = address->port;
+  options.tls = address->tls;
   options.color = color == "always" || (color == "auto" && ::isatty(STDOUT_FILENO) &&
                                         std::getenv("NO_COLOR") == nullptr);
   std::atomic<bool> stop{false};
@@ -520,7 +549,7 @@ int main(int argc, char** argv) {
       app.add_subcommand("hash-token", "Print the SHA-256 of an API token, for token_sha256");
   hash->add_option("token", token, "The token; read from standard input when absent");
 
-  std::string backup_to, backup_url = "http://127.0.0.1:8080", backup_data_dir;
+  std::string backup_to, backup_url = "http://127.0.0.1:8080", backup_cacert, backup_data_dir;
   std::string backup_token = std::getenv("BRIDGELINE_TOKEN") ? std::getenv("BRIDGELINE_TOKEN") : "";
   auto* backup = app.add_subcommand("backup", "Take a consistent backup, online or offline");
   backup
@@ -530,6 +559,7 @@ int main(int argc, char** argv) {
       ->required();
   backup->add_option("--url", backup_url, "The running broker (online backup)")
       ->capture_default_str();
+  AddCacertOption(backup, backup_cacert);
   backup->add_option("--token", backup_token, "An ops token (default: $BRIDGELINE_TOKEN)");
   backup->add_option("--data-dir", backup_data_dir,
                      "Back up a stopped broker's data directory instead");
@@ -544,7 +574,7 @@ int main(int argc, char** argv) {
   std::string report_config, report_out, report_from, report_to;
   std::vector<std::string> report_contracts;
   ReportSource report_source{
-      "", std::getenv("BRIDGELINE_TOKEN") ? std::getenv("BRIDGELINE_TOKEN") : "", ""};
+      "", std::getenv("BRIDGELINE_TOKEN") ? std::getenv("BRIDGELINE_TOKEN") : "", "", ""};
   auto* report_command =
       app.add_subcommand("report", "KPI report over a time range: report.html, .json and .csv");
   report_command->add_option("--config", report_config, "The config file (YAML)")->required();
@@ -557,6 +587,7 @@ int main(int argc, char** argv) {
                              "Ask the running broker (online) instead of reading the store");
   report_command->add_option("--token", report_source.token,
                              "An ops token for --url (default: $BRIDGELINE_TOKEN)");
+  AddCacertOption(report_command, report_source.cacert);
   report_command->add_option("--data-dir", report_source.data_dir,
                              "A stopped broker's data directory; overrides storage.data_dir");
 
@@ -571,8 +602,8 @@ int main(int argc, char** argv) {
       ->required();
   simulate_command->add_option("--seed", simulate_seed, "Random seed; overrides the scenario's");
 
-  std::string tail_url = "http://127.0.0.1:8080", tail_color = "auto", tail_min_priority,
-              tail_owner;
+  std::string tail_url = "http://127.0.0.1:8080", tail_cacert, tail_color = "auto",
+              tail_min_priority, tail_owner;
   std::vector<std::string> tail_contracts, tail_types;
   bool tail_breaches_only = false;
   ops::TailOptions tail_options;
@@ -580,6 +611,7 @@ int main(int argc, char** argv) {
   auto* tail = app.add_subcommand(
       "tail", "Follow the escalation log live, resuming by itself after a disconnect");
   tail->add_option("--url", tail_url, "The running broker")->capture_default_str();
+  AddCacertOption(tail, tail_cacert);
   tail->add_option("--token", tail_options.token, "An ops token (default: $BRIDGELINE_TOKEN)");
   tail->add_option("--contract", tail_contracts, "Only these contracts (repeatable)");
   tail->add_option("--min-priority", tail_min_priority,
@@ -596,14 +628,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   tail->add_option("--max-events", tail_options.max_events, "Stop after this many events");
 
-  std::string dlq_url = "http://127.0.0.1:8080", dlq_token = tail_options.token, dlq_connector,
-              dlq_after;
+  std::string dlq_url = "http://127.0.0.1:8080", dlq_cacert, dlq_token = tail_options.token,
+              dlq_connector, dlq_after;
   int dlq_limit = 50;
   bool dlq_json = false;
   std::vector<std::string> dlq_ids;
   auto* dlq = app.add_subcommand("dlq", "List and replay dead letters (deliveries that failed)");
   dlq->require_subcommand(1);
   dlq->add_option("--url", dlq_url, "The running broker")->capture_default_str();
+  AddCacertOption(dlq, dlq_cacert);
   dlq->add_option("--token", dlq_token, "An ops token (default: $BRIDGELINE_TOKEN)");
   auto* dlq_list = dlq->add_subcommand("list", "The dead letters, oldest first");
   dlq_list->add_option("--connector", dlq_connector, "Only this connector's");
@@ -617,8 +650,8 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (*dlq) {
-    return DeadLetters(dlq_url, dlq_token, dlq_connector, dlq_limit, dlq_after, dlq_json,
-                       *dlq_replay ? dlq_ids : std::vector<std::string>{});
+    return DeadLetters(dlq_url, dlq_cacert, dlq_token, dlq_connector, dlq_limit, dlq_after,
+                       dlq_json, *dlq_replay ? dlq_ids : std::vector<std::string>{});
   }
   if (*tail) {
     for (const auto& contract : tail_contracts)
@@ -628,7 +661,7 @@ int main(int argc, char** argv) {
       tail_options.filters.emplace_back("min_priority", tail_min_priority);
     if (!tail_owner.empty()) tail_options.filters.emplace_back("owner", tail_owner);
     if (tail_breaches_only) tail_options.filters.emplace_back("breaches_only", "true");
-    return Tail(tail_url, std::move(tail_options), tail_color);
+    return Tail(tail_url, tail_cacert, std::move(tail_options), tail_color);
   }
   if (*report_command) {
     return Report(report_config, report_out, report_from, report_to, report_contracts,
@@ -636,7 +669,7 @@ int main(int argc, char** argv) {
   }
   if (*simulate_command)
     return Simulate(simulate_config, simulate_scenario, simulate_out, simulate_seed);
-  if (*backup) return Backup(backup_to, backup_url, backup_token, backup_data_dir);
+  if (*backup) return Backup(backup_to, backup_url, backup_cacert, backup_token, backup_data_dir);
   if (*restore) return Restore(restore_from, restore_data_dir);
   if (*serve) return Serve(config_path, listen, data_dir);
   if (*check) return CheckConfig(check_path);

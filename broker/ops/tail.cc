@@ -164,7 +164,7 @@ int Tail(const TailOptions& options, std::ostream& out, std::ostream& notes,
     } else if (options.after) {
       target.params().append({"after", std::to_string(*options.after)});
     }
-    http::HttpClient client(options.host, options.port, options.read_timeout);
+    http::HttpClient client(options.host, options.port, options.read_timeout, true, options.tls);
     SseParser parser;
     bool done = false;
     std::string closed_because;
@@ -178,6 +178,7 @@ int Tail(const TailOptions& options, std::ostream& out, std::ostream& notes,
             backoff = std::chrono::milliseconds(250);
           }
           parser.Feed(data, [&](const SseEvent& event) {
+            if (done) return;  // --max-events reached within this read
             if (event.event == "close") {
               closed_because = event.data;
               return;
@@ -194,6 +195,11 @@ int Tail(const TailOptions& options, std::ostream& out, std::ostream& notes,
     if (response.status == 400 || response.status == 401 || response.status == 403 ||
         response.status == 404) {
       notes << "bridgeline tail: the broker refused: " << response.status << " " << response.body;
+      return 1;
+    }
+    if (response.certificate_refused) {
+      notes << "bridgeline tail: " << response.error
+            << " (--cacert names the authority that signed the broker's certificate)\n";
       return 1;
     }
     if (stop) break;

@@ -7,12 +7,17 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+namespace bridgeline::http {
+class TlsTrust;
+}
 
 namespace bridgeline::ops {
 
@@ -45,6 +50,7 @@ std::string FormatLogLineForTerminal(std::string_view json, bool color);
 struct TailOptions {
   std::string host = "127.0.0.1";
   unsigned short port = 8080;
+  std::shared_ptr<http::TlsTrust> tls;  // set: the broker speaks https
   std::string token;
   // Filters, as GET /v1/stream takes them (contract, min_priority, type, owner, breaches_only).
   std::vector<std::pair<std::string, std::string>> filters;
@@ -57,8 +63,8 @@ struct TailOptions {
 };
 
 // Follows the stream, writing events to `out` and connection notes to `notes`. Returns 0 after
-// max_events, 1 when the broker refuses the request for good (bad token, bad filter) or
-// `stop` is set.
+// max_events, 1 when the broker refuses the request for good (bad token, bad filter), its TLS
+// certificate is refused, or `stop` is set.
 int Tail(const TailOptions& options, std::ostream& out, std::ostream& notes,
          const std::atomic<bool>& stop);
 

@@ -22,6 +22,7 @@
 #include "broker/http/client.h"
 #include "tests/support/api.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/test_certificates.h"
 
 namespace {
 
@@ -31,6 +32,8 @@ using bridgeline::testing::BrokerProcess;
 using bridgeline::testing::ListAllCases;
 using bridgeline::testing::ParseJson;
 using bridgeline::testing::ProblemField;
+using bridgeline::testing::RunBridgeline;
+using bridgeline::testing::TestAuthority;
 namespace v1 = bridgeline::v1;
 using Headers = std::map<std::string, std::string>;
 
@@ -904,6 +907,71 @@ TEST_CASE("with a certificate configured the API speaks TLS only", "[e2e][api][t
   // Plain HTTP on the TLS port gets no answer.
   HttpClient plain("127.0.0.1", broker.port(), std::chrono::seconds(3));
   CHECK(plain.Request("GET", "/readyz").status == 0);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the ops commands reach a broker over https, trusting only the authority given",
+          "[e2e][api][tls][cli]") {
+  const std::string dir = BrokerProcess::TempDir("tls-cli");
+  TestAuthority authority(dir);
+  const auto certificate = authority.Issue("broker", "IP:127.0.0.1,DNS:localhost");
+  BrokerProcess broker(
+      ConfigWith(dir, "  tls: { certificate_file: " + certificate.certificate_file +
+                          ", private_key_file: " + certificate.key_file + " }\n"),
+      dir + "/data");
+  auto trust = bridgeline::http::TlsTrust::Load(authority.certificate_file());
+  REQUIRE(trust.ok());
+  HttpClient client("127.0.0.1", broker.port(), std::chrono::seconds(5), true, *trust);
+  auto created = client.Request("POST", "/v1/escalations", Escalation("northwind-globex", "TLS-2"),
+                                {{"Authorization", "Bearer demo-outsourcer-token"}});
+  INFO(created.body << created.error);
+  REQUIRE(created.status == 201);
+
+  const std::string port = std::to_string(broker.port());
+  const std::string url = "https://127.0.0.1:" + port;
+  const std::string cacert = " --cacert " + authority.certificate_file();
+  const std::string token = " --token demo-ops-token";
+  SECTION("with --cacert naming the authority: dlq, tail and backup work, by address or name") {
+    auto [listed_status, listed] = RunBridgeline("dlq --url " + url + cacert + token + " list");
+    INFO(listed);
+    CHECK(listed_status == 0);
+    CHECK_THAT(listed, Catch::Contains("no dead letters"));
+    auto [tail_status, tailed] = RunBridgeline("tail --url https://localhost:" + port + cacert +
+                                               token + " --after 0 --max-events 1 --json");
+    INFO(tailed);
+    CHECK(tail_status == 0);
+    CHECK_THAT(tailed, Catch::StartsWith("{") && Catch::Contains("\"event\":\"escalated\""));
+    CHECK(std::count(tailed.begin(), tailed.end(), '\n') == 1);  // --max-events 1
+    auto [backup_status, backed_up] =
+        RunBridgeline("backup --url " + url + cacert + token + " --to over-tls");
+    INFO(backed_up);
+    CHECK(backup_status == 0);
+    CHECK(std::filesystem::exists(dir + "/data/backups/over-tls"));
+  }
+  SECTION("without it, the broker's certificate is refused and the command says why") {
+    auto [listed_status, listed] = RunBridgeline("dlq --url " + url + token + " list");
+    CHECK(listed_status == 1);
+    CHECK_THAT(listed, Catch::Contains("certificate verify failed") &&
+                           Catch::Contains("unable to get local issuer certificate"));
+    // tail does not retry for ever against a certificate it will never accept.
+    auto [tail_status, tailed] =
+        RunBridgeline("tail --url " + url + token, std::chrono::seconds(20));
+    CHECK(tail_status == 1);
+    CHECK_THAT(tailed, Catch::Contains("certificate verify failed") && Catch::Contains("--cacert"));
+  }
+  SECTION("a --url or --cacert that cannot work is refused before anything is sent") {
+    auto http_with_cacert =
+        RunBridgeline("dlq --url http://127.0.0.1:" + port + cacert + token + " list");
+    CHECK(http_with_cacert.first == 2);
+    CHECK_THAT(http_with_cacert.second, Catch::Contains("--cacert applies to an https:// --url"));
+    auto other_scheme = RunBridgeline("dlq --url ftp://127.0.0.1:" + port + token + " list");
+    CHECK(other_scheme.first == 2);
+    CHECK_THAT(other_scheme.second, Catch::Contains("neither http:// nor https://"));
+    auto missing =
+        RunBridgeline("backup --url " + url + " --cacert " + dir + "/nowhere.pem --to x" + token);
+    CHECK(missing.first == 2);
+    CHECK_THAT(missing.second, Catch::Contains("--cacert: cannot read"));
+  }
   std::filesystem::remove_all(dir);
 }
 
