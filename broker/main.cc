@@ -74,7 +74,7 @@ std::optional<LoadedRules> LoadRulesOrReport(const std::string& path, const char
 struct BrokerAddress {
   std::string host;
   unsigned short port = 0;
-  std::shared_ptr<http::TlsTrust> tls;  // null: plain HTTP
+  std::shared_ptr<http::ClientTls> tls;  // null: plain HTTP
 };
 std::optional<BrokerAddress> FindBroker(const char* command, const std::string& url,
                                         const std::string& cacert) {
@@ -92,7 +92,7 @@ std::optional<BrokerAddress> FindBroker(const char* command, const std::string& 
     }
     return address;
   }
-  auto trust = http::TlsTrust::Load(cacert, "--cacert");
+  auto trust = http::ClientTls::Load(cacert, "--cacert");
   if (!trust.ok()) {
     std::cerr << command << ": --cacert: " << trust.status().message() << "\n";
     return std::nullopt;

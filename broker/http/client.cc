@@ -64,16 +64,16 @@ bool IsLoopbackHost(const std::string& host) {
   return !error && address.is_loopback();
 }
 
-struct TlsTrust::Impl {
+struct ClientTls::Impl {
   ssl::context context{ssl::context::tls_client};
 };
 
-TlsTrust::TlsTrust() : impl_(std::make_unique<Impl>()) {}
-TlsTrust::~TlsTrust() = default;
+ClientTls::ClientTls() : impl_(std::make_unique<Impl>()) {}
+ClientTls::~ClientTls() = default;
 
-Result<std::shared_ptr<TlsTrust>> TlsTrust::Load(const std::string& ca_file,
-                                                 const std::string& field) {
-  std::shared_ptr<TlsTrust> trust(new TlsTrust());
+Result<std::shared_ptr<ClientTls>> ClientTls::Load(const std::string& ca_file,
+                                                   const std::string& field) {
+  std::shared_ptr<ClientTls> trust(new ClientTls());
   ssl::context& context = trust->impl_->context;
   // TLS 1.0 and 1.1 are broken (RFC 8996); whatever a client system runs speaks 1.2.
   SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
@@ -98,13 +98,31 @@ Result<std::shared_ptr<TlsTrust>> TlsTrust::Load(const std::string& ca_file,
   return trust;
 }
 
+Status ClientTls::Present(const std::string& certificate_file,
+                          const std::string& private_key_file) {
+  ssl::context& context = impl_->context;
+  beast::error_code error;
+  context.use_certificate_chain_file(certificate_file, error);
+  if (error) {
+    return Status::InvalidArgument("'" + certificate_file + "': " + error.message(),
+                                   "certificate_file");
+  }
+  // OpenSSL checks the key against the certificate as it loads it ("key values mismatch").
+  context.use_private_key_file(private_key_file, ssl::context::pem, error);
+  if (error) {
+    return Status::InvalidArgument("'" + private_key_file + "': " + error.message(),
+                                   "private_key_file");
+  }
+  return Status::Ok();
+}
+
 struct HttpClient::Impl {
   std::string host;
   unsigned short port;
   std::chrono::milliseconds timeout;
   bool retry_stale = true;
-  std::shared_ptr<TlsTrust> tls;  // null: plain HTTP
-  bool reused = false;            // the connection already carried a request
+  std::shared_ptr<ClientTls> tls;  // null: plain HTTP
+  bool reused = false;             // the connection already carried a request
   net::io_context io;
   // The connection: exactly one of these while connected.
   std::optional<beast::tcp_stream> plain;
@@ -239,7 +257,7 @@ struct HttpClient::Impl {
 };
 
 HttpClient::HttpClient(std::string host, unsigned short port, std::chrono::milliseconds timeout,
-                       bool retry_stale, std::shared_ptr<TlsTrust> tls)
+                       bool retry_stale, std::shared_ptr<ClientTls> tls)
     : impl_(std::make_unique<Impl>()) {
   impl_->host = std::move(host);
   impl_->port = port;
@@ -360,7 +378,7 @@ HttpResponse HttpClient::Stream(const std::string& target,
 }
 
 HttpClientPool::HttpClientPool(std::string host, unsigned short port,
-                               std::chrono::milliseconds timeout, std::shared_ptr<TlsTrust> tls)
+                               std::chrono::milliseconds timeout, std::shared_ptr<ClientTls> tls)
     : host_(std::move(host)), port_(port), timeout_(timeout), tls_(std::move(tls)) {}
 
 HttpClientPool::~HttpClientPool() = default;

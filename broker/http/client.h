@@ -31,23 +31,29 @@ Result<HttpEndpoint> ParseHttpUrl(const std::string& url, const std::string& fie
 // network, so plain HTTP to it exposes nothing.
 bool IsLoopbackHost(const std::string& host);
 
-// The certificate authorities a TLS client trusts: the system's (Debian's ca-certificates), or
-// those of one PEM file (a private CA, a self-signed server). A server is accepted only when its
-// chain ends at one of them and its certificate names the host (or IP address) dialled.
+// How a client speaks TLS. It trusts the certificate authorities of the system (Debian's
+// ca-certificates) or those of one PEM file (a private CA, a self-signed server): a server is
+// accepted only when its chain ends at one of them and its certificate names the host (or IP
+// address) dialled. To a server that asks for one, it presents its own certificate, if given.
 // Loading is not free: make one per remote and share it among that remote's connections.
-class TlsTrust {
+class ClientTls {
  public:
-  // The system's authorities when `ca_file` is empty. A file that cannot be read or holds no
-  // certificate is InvalidArgument naming `field`.
-  static Result<std::shared_ptr<TlsTrust>> Load(const std::string& ca_file,
-                                                const std::string& field = "ca_file");
-  ~TlsTrust();
+  // Trusting the system's authorities when `ca_file` is empty. A file that cannot be read or
+  // holds no certificate is InvalidArgument naming `field`.
+  static Result<std::shared_ptr<ClientTls>> Load(const std::string& ca_file,
+                                                 const std::string& field = "ca_file");
+  ~ClientTls();
+
+  // Presents this certificate chain and its private key (PEM files) to servers that ask for a
+  // client's: mutual TLS. Before the first connection only. InvalidArgument naming
+  // `certificate_file` or `private_key_file` when one cannot be read or the two do not match.
+  Status Present(const std::string& certificate_file, const std::string& private_key_file);
 
   struct Impl;  // the OpenSSL context, for client.cc
   Impl& impl() { return *impl_; }
 
  private:
-  TlsTrust();
+  ClientTls();
   std::unique_ptr<Impl> impl_;
 };
 
@@ -71,7 +77,7 @@ class HttpClient {
  public:
   HttpClient(std::string host, unsigned short port,
              std::chrono::milliseconds timeout = std::chrono::seconds(10), bool retry_stale = true,
-             std::shared_ptr<TlsTrust> tls = nullptr);
+             std::shared_ptr<ClientTls> tls = nullptr);
   ~HttpClient();
 
   HttpResponse Request(const std::string& method, const std::string& target,
@@ -97,7 +103,7 @@ class HttpClient {
 class HttpClientPool {
  public:
   HttpClientPool(std::string host, unsigned short port, std::chrono::milliseconds timeout,
-                 std::shared_ptr<TlsTrust> tls = nullptr);
+                 std::shared_ptr<ClientTls> tls = nullptr);
   ~HttpClientPool();
 
   HttpResponse Request(const std::string& method, const std::string& target,
@@ -108,7 +114,7 @@ class HttpClientPool {
   std::string host_;
   unsigned short port_;
   std::chrono::milliseconds timeout_;
-  std::shared_ptr<TlsTrust> tls_;
+  std::shared_ptr<ClientTls> tls_;
   std::mutex mutex_;
   std::vector<std::unique_ptr<HttpClient>> idle_;
 };

@@ -16,7 +16,7 @@
 #include <vector>
 
 namespace bridgeline::http {
-class TlsTrust;
+class ClientTls;
 }
 
 namespace bridgeline::ops {
@@ -50,7 +50,7 @@ std::string FormatLogLineForTerminal(std::string_view json, bool color);
 struct TailOptions {
   std::string host = "127.0.0.1";
   unsigned short port = 8080;
-  std::shared_ptr<http::TlsTrust> tls;  // set: the broker speaks https
+  std::shared_ptr<http::ClientTls> tls;  // set: the broker speaks https
   std::string token;
   // Filters, as GET /v1/stream takes them (contract, min_priority, type, owner, breaches_only).
   std::vector<std::pair<std::string, std::string>> filters;

@@ -44,14 +44,25 @@ Result<std::string> SecretFromSettings(const std::string& value, const std::stri
   return std::string(set);
 }
 
-Result<std::shared_ptr<http::TlsTrust>> RemoteTrust(const http::HttpEndpoint& endpoint,
-                                                    const bridgeline::v1::RemoteTlsConfig& tls) {
-  if (endpoint.tls) return http::TlsTrust::Load(tls.ca_file(), "tls.ca_file");
-  if (!tls.ca_file().empty()) {
-    return Status::InvalidArgument("applies to an https:// url only; this url is http://",
-                                   "tls.ca_file");
+Result<std::shared_ptr<http::ClientTls>> RemoteTls(const http::HttpEndpoint& endpoint,
+                                                   const bridgeline::v1::RemoteTlsConfig& tls) {
+  if (!endpoint.tls) {
+    if (tls.ByteSizeLong() == 0) return std::shared_ptr<http::ClientTls>();
+    return Status::InvalidArgument("applies to an https:// url only; this url is http://", "tls");
   }
-  return std::shared_ptr<http::TlsTrust>();
+  auto client = http::ClientTls::Load(tls.ca_file(), "tls.ca_file");
+  if (!client.ok()) return client.status();
+  if (tls.certificate_file().empty() != tls.private_key_file().empty()) {
+    return Status::InvalidArgument(
+        "a client certificate needs both certificate_file and private_key_file",
+        tls.certificate_file().empty() ? "tls.certificate_file" : "tls.private_key_file");
+  }
+  if (!tls.certificate_file().empty()) {
+    Status presented = (*client)->Present(tls.certificate_file(), tls.private_key_file());
+    if (!presented.ok())
+      return Status::InvalidArgument(presented.message(), "tls." + presented.field());
+  }
+  return client;
 }
 
 void WarnIfClearText(const std::string& connector, const http::HttpEndpoint& endpoint) {

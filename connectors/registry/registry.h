@@ -131,11 +131,12 @@ class ConnectorFactory {
 Result<std::string> SecretFromSettings(const std::string& value, const std::string& env,
                                        const std::string& env_field);
 
-// What a connector calling `endpoint` trusts: nothing for http:// (null), else the authorities
-// `tls` names, the system's by default. InvalidArgument naming `tls.ca_file` when that file
-// cannot be used, or is given for an http:// URL (it would protect nothing).
-Result<std::shared_ptr<http::TlsTrust>> RemoteTrust(const http::HttpEndpoint& endpoint,
-                                                    const bridgeline::v1::RemoteTlsConfig& tls);
+// How a connector calling `endpoint` speaks TLS: not at all for http:// (null); else trusting
+// the authorities `tls` names (the system's by default) and presenting its client certificate,
+// if it has one. InvalidArgument naming the setting at fault (`tls.ca_file`...) when a file
+// cannot be used, or `tls` when it is set for an http:// URL (it would protect nothing).
+Result<std::shared_ptr<http::ClientTls>> RemoteTls(const http::HttpEndpoint& endpoint,
+                                                   const bridgeline::v1::RemoteTlsConfig& tls);
 
 // Logs a warning when `connector` calls another machine over plain http://: the cases it
 // carries, customers' details with them, would cross the network in clear text.

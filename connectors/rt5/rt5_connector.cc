@@ -146,7 +146,7 @@ std::string EventComment(const v1::Event& event) {
 class Rt5Connector : public Connector {
  public:
   Rt5Connector(std::string name, Rt5Settings settings, http::HttpEndpoint endpoint,
-               std::shared_ptr<http::TlsTrust> tls, std::string password)
+               std::shared_ptr<http::ClientTls> tls, std::string password)
       : name_(std::move(name)),
         settings_(std::move(settings)),
         base_(endpoint.target == "/" ? std::string(kRest) : endpoint.target + kRest),
@@ -607,7 +607,7 @@ class Rt5Factory : public ConnectorFactory {
     if (settings.url().empty()) return Status::InvalidArgument("RT's URL is required", "url");
     auto endpoint = http::ParseHttpUrl(settings.url());
     if (!endpoint.ok()) return endpoint.status();
-    BRIDGELINE_RETURN_IF_ERROR(RemoteTrust(*endpoint, settings.tls()).status());
+    BRIDGELINE_RETURN_IF_ERROR(RemoteTls(*endpoint, settings.tls()).status());
     if (settings.username().empty())
       return Status::InvalidArgument("the RT user the broker acts as is required", "username");
     if (settings.password().empty() == settings.password_env().empty()) {
@@ -646,7 +646,7 @@ class Rt5Factory : public ConnectorFactory {
         SecretFromSettings(settings.password(), settings.password_env(), "password_env");
     if (!password.ok()) return password.status();
     auto endpoint = http::ParseHttpUrl(settings.url());
-    auto tls = RemoteTrust(*endpoint, settings.tls());
+    auto tls = RemoteTls(*endpoint, settings.tls());
     if (!tls.ok()) return tls.status();
     WarnIfClearText(config.name(), *endpoint);
     std::string name = config.name();

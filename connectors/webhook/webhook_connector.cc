@@ -40,7 +40,7 @@ TimeMs RetryAfterMs(const std::map<std::string, std::string>& headers) {
 class WebhookConnector : public Connector {
  public:
   WebhookConnector(std::string name, std::optional<http::HttpEndpoint> endpoint,
-                   std::shared_ptr<http::TlsTrust> tls, std::string key, TimeMs timeout_ms,
+                   std::shared_ptr<http::ClientTls> tls, std::string key, TimeMs timeout_ms,
                    TimeMs tolerance_ms)
       : name_(std::move(name)),
         endpoint_(std::move(endpoint)),
@@ -139,7 +139,7 @@ class WebhookFactory : public ConnectorFactory {
     if (!settings.url().empty()) {
       auto endpoint = http::ParseHttpUrl(settings.url());
       if (!endpoint.ok()) return endpoint.status();
-      BRIDGELINE_RETURN_IF_ERROR(RemoteTrust(*endpoint, settings.tls()).status());
+      BRIDGELINE_RETURN_IF_ERROR(RemoteTls(*endpoint, settings.tls()).status());
     } else if (settings.has_tls()) {
       return Status::InvalidArgument("applies to the url events are sent to; there is none", "tls");
     }
@@ -165,12 +165,12 @@ class WebhookFactory : public ConnectorFactory {
     if (!key.ok())
       return Status::InvalidArgument(settings.secret_env() + ": " + key.status().message());
     std::optional<http::HttpEndpoint> endpoint;
-    std::shared_ptr<http::TlsTrust> tls;
+    std::shared_ptr<http::ClientTls> tls;
     if (!settings.url().empty()) {
       endpoint = *http::ParseHttpUrl(settings.url());
-      auto trust = RemoteTrust(*endpoint, settings.tls());
-      if (!trust.ok()) return trust.status();
-      tls = std::move(*trust);
+      auto client_tls = RemoteTls(*endpoint, settings.tls());
+      if (!client_tls.ok()) return client_tls.status();
+      tls = std::move(*client_tls);
       WarnIfClearText(config.name(), *endpoint);
     }
     return std::unique_ptr<Connector>(std::make_unique<WebhookConnector>(

@@ -919,7 +919,7 @@ TEST_CASE("the ops commands reach a broker over https, trusting only the authori
       ConfigWith(dir, "  tls: { certificate_file: " + certificate.certificate_file +
                           ", private_key_file: " + certificate.key_file + " }\n"),
       dir + "/data");
-  auto trust = bridgeline::http::TlsTrust::Load(authority.certificate_file());
+  auto trust = bridgeline::http::ClientTls::Load(authority.certificate_file());
   REQUIRE(trust.ok());
   HttpClient client("127.0.0.1", broker.port(), std::chrono::seconds(5), true, *trust);
   auto created = client.Request("POST", "/v1/escalations", Escalation("northwind-globex", "TLS-2"),

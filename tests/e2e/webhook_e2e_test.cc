@@ -297,6 +297,22 @@ TEST_CASE("over https, deliveries go only to a receiver the configured authority
     CHECK(MetricValue(broker.port(),
                       Series("bridgeline_outbox_depth", "connector=\"globex-hook\"")) >= 1);
   }
+  SECTION("a receiver that asks for a client certificate gets the one configured") {
+    WebhookSink mutual(authority.Issue("mutual", "IP:127.0.0.1"), authority.certificate_file());
+    const auto identity = authority.IssueClient("bridgeline");
+    BrokerProcess broker(
+        WebhookConfigTo(
+            dir, "https://127.0.0.1:" + std::to_string(mutual.port()) + "/hooks/bridgeline",
+            delivery,
+            "      tls: { ca_file: " + authority.certificate_file() + ", certificate_file: " +
+                identity.certificate_file + ", private_key_file: " + identity.key_file + " }\n"),
+        dir + "/data");
+    HttpClient client("127.0.0.1", broker.port());
+    const std::string case_id = Escalate(client, "T-MTLS");
+    REQUIRE(mutual.AwaitCount(1, 10s));
+    CHECK(CaseOf(mutual.Requests().front()) == case_id);
+    CHECK(mutual.failed_handshakes() == 0);
+  }
   SECTION("a receiver on another machine over plain http is warned about at start") {
     // 192.0.2.0/24 is documentation space (RFC 5737): never a real receiver.
     BrokerProcess broker(WebhookConfigTo(dir, "http://192.0.2.10:8080/hook", delivery),

@@ -25,14 +25,20 @@ TestAuthority::TestAuthority(std::string dir)
       " -days 2 -subj /CN=Bridgeline-Test-CA -keyout " + key_file_ + " -out " + certificate_file_);
 }
 
-ServerCertificate TestAuthority::Issue(const std::string& name,
-                                       const std::string& alt_names) const {
+CertificateFiles TestAuthority::Issue(const std::string& name, const std::string& alt_names) const {
+  return Sign(name, "subjectAltName=" + alt_names + "\nextendedKeyUsage=serverAuth\n");
+}
+
+CertificateFiles TestAuthority::IssueClient(const std::string& name) const {
+  return Sign(name, "extendedKeyUsage=clientAuth\n");
+}
+
+CertificateFiles TestAuthority::Sign(const std::string& name, const std::string& extensions) const {
   const std::string base = dir_ + "/" + name;
-  ServerCertificate issued{base + ".pem", base + ".key"};
+  CertificateFiles issued{base + ".pem", base + ".key"};
   Run(std::string("openssl req ") + kNewKey + " -subj /CN=" + name + " -keyout " + issued.key_file +
       " -out " + base + ".csr");
-  std::ofstream(base + ".ext") << "subjectAltName=" << alt_names
-                               << "\nextendedKeyUsage=serverAuth\n";
+  std::ofstream(base + ".ext") << extensions;
   Run("openssl x509 -req -in " + base + ".csr -CA " + certificate_file_ + " -CAkey " + key_file_ +
       " -CAcreateserial -days 2 -extfile " + base + ".ext -out " + issued.certificate_file);
   return issued;

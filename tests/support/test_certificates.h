@@ -6,8 +6,8 @@
 
 namespace bridgeline::testing {
 
-// A server's certificate chain and private key (PEM files).
-struct ServerCertificate {
+// A certificate chain and its private key (PEM files).
+struct CertificateFiles {
   std::string certificate_file;
   std::string key_file;
 };
@@ -23,9 +23,13 @@ class TestAuthority {
 
   // A server certificate signed by this authority, valid for the subjectAltName entries in
   // `alt_names` ("IP:127.0.0.1,DNS:localhost"); files named after `name` in the same directory.
-  ServerCertificate Issue(const std::string& name, const std::string& alt_names) const;
+  CertificateFiles Issue(const std::string& name, const std::string& alt_names) const;
+  // A client certificate (for mutual TLS) signed by this authority.
+  CertificateFiles IssueClient(const std::string& name) const;
 
  private:
+  CertificateFiles Sign(const std::string& name, const std::string& extensions) const;
+
   std::string dir_;
   std::string certificate_file_;
   std::string key_file_;

@@ -28,10 +28,15 @@ struct WebhookSink::Impl {
 
 WebhookSink::WebhookSink() : impl_(std::make_unique<Impl>()) { Start(); }
 
-WebhookSink::WebhookSink(const ServerCertificate& certificate) : impl_(std::make_unique<Impl>()) {
+WebhookSink::WebhookSink(const CertificateFiles& certificate, const std::string& client_ca_file)
+    : impl_(std::make_unique<Impl>()) {
   impl_->tls.emplace(ssl::context::tls_server);
   impl_->tls->use_certificate_chain_file(certificate.certificate_file);
   impl_->tls->use_private_key_file(certificate.key_file, ssl::context::pem);
+  if (!client_ca_file.empty()) {
+    impl_->tls->load_verify_file(client_ca_file);
+    impl_->tls->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  }
   Start();
 }
 

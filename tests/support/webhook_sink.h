@@ -39,8 +39,9 @@ class WebhookSink {
 
   // Listens on 127.0.0.1 at a free port; answers 200 until SetScript says otherwise.
   WebhookSink();
-  // The same over TLS only, presenting `certificate`.
-  explicit WebhookSink(const ServerCertificate& certificate);
+  // The same over TLS only, presenting `certificate`. With a `client_ca_file`, a client must
+  // present a certificate that authority signed (mutual TLS).
+  explicit WebhookSink(const CertificateFiles& certificate, const std::string& client_ca_file = "");
   ~WebhookSink();
 
   unsigned short port() const { return port_; }

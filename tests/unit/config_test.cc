@@ -352,7 +352,7 @@ TEST_CASE("connector settings are checked by their own type, with where they wen
                                hook + "      url: http://hooks.example.com/x\n" + secret +
                                    "      tls: { ca_file: /nowhere/globex-ca.pem }\n")));
     CHECK_THAT(ca_for_http.message,
-               Catch::Contains("settings.tls.ca_file") && Catch::Contains("https:// url only"));
+               Catch::Contains("settings.tls:") && Catch::Contains("https:// url only"));
     auto tls_without_url =
         OnlyError(Load(Replace(kValid, desk, hook + secret + "      tls: {}\n")));
     CHECK_THAT(tls_without_url.message,
@@ -369,6 +369,19 @@ TEST_CASE("connector settings are checked by their own type, with where they wen
                             "      tls: { ca_file: /nowhere/rt-ca.pem }\n")));
     CHECK_THAT(rt_missing_ca.message,
                Catch::Contains("settings.tls.ca_file") && Catch::Contains("rt-ca.pem"));
+    auto key_alone =
+        OnlyError(Load(Replace(kValid, desk,
+                               hook + "      url: https://hooks.example.com/x\n" + secret +
+                                   "      tls: { private_key_file: /etc/bridgeline/hook.key }\n")));
+    CHECK_THAT(key_alone.message,
+               Catch::Contains("settings.tls.certificate_file") && Catch::Contains("needs both"));
+    auto missing_certificate = OnlyError(
+        Load(Replace(kValid, desk,
+                     hook + "      url: https://hooks.example.com/x\n" + secret +
+                         "      tls: { certificate_file: /nowhere/hook.pem, private_key_file: "
+                         "/nowhere/hook.key }\n")));
+    CHECK_THAT(missing_certificate.message, Catch::Contains("settings.tls.certificate_file") &&
+                                                Catch::Contains("/nowhere/hook.pem"));
   }
   SECTION("a custom field filled from something that is not a case field") {
     auto error = OnlyError(

@@ -12,18 +12,18 @@
 
 namespace {
 
+using bridgeline::http::ClientTls;
 using bridgeline::http::HttpClient;
 using bridgeline::http::HttpClientPool;
 using bridgeline::http::IsLoopbackHost;
 using bridgeline::http::ParseHttpUrl;
-using bridgeline::http::TlsTrust;
 using bridgeline::testing::BrokerProcess;
 using bridgeline::testing::TestAuthority;
 using bridgeline::testing::WebhookSink;
 using namespace std::chrono_literals;
 
-std::shared_ptr<TlsTrust> Trusting(const std::string& ca_file) {
-  auto trust = TlsTrust::Load(ca_file);
+std::shared_ptr<ClientTls> Trusting(const std::string& ca_file) {
+  auto trust = ClientTls::Load(ca_file);
   REQUIRE(trust.ok());
   return *trust;
 }
@@ -63,17 +63,17 @@ TEST_CASE("URLs name http or https, with each scheme's own port", "[http][client
 
 TEST_CASE("a CA file that cannot be used is refused, naming the field", "[http][client]") {
   const std::string dir = BrokerProcess::TempDir("client-ca-file");
-  auto missing = TlsTrust::Load(dir + "/nowhere.pem", "tls.ca_file");
+  auto missing = ClientTls::Load(dir + "/nowhere.pem", "tls.ca_file");
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().field() == "tls.ca_file");
   CHECK_THAT(missing.status().message(), Catch::Contains("cannot read") &&
                                              Catch::Contains("nowhere.pem") &&
                                              Catch::Contains("No such file"));
   std::ofstream(dir + "/empty.pem") << "not a certificate\n";
-  auto empty = TlsTrust::Load(dir + "/empty.pem", "tls.ca_file");
+  auto empty = ClientTls::Load(dir + "/empty.pem", "tls.ca_file");
   REQUIRE_FALSE(empty.ok());
   CHECK_THAT(empty.status().message(), Catch::Contains("holds no PEM certificate"));
-  CHECK(TlsTrust::Load("").ok());  // the system's authorities
+  CHECK(ClientTls::Load("").ok());  // the system's authorities
   std::filesystem::remove_all(dir);
 }
 
@@ -135,6 +135,35 @@ TEST_CASE("over https the client talks only to a server its authorities vouch fo
     auto refused_by_system = system.Request("GET", "/");
     CHECK(refused_by_system.certificate_refused);
     CHECK(sink.count() == 0);
+  }
+  SECTION("to a server that asks for a client certificate, the client presents its own") {
+    WebhookSink mutual(authority.Issue("mutual", "IP:127.0.0.1"), authority.certificate_file());
+    auto presenting = Trusting(authority.certificate_file());
+    const auto identity = authority.IssueClient("bridgeline");
+    REQUIRE(presenting->Present(identity.certificate_file, identity.key_file).ok());
+    HttpClient client("127.0.0.1", mutual.port(), 5s, true, presenting);
+    auto accepted = client.Request("POST", "/hooks", "{}");
+    INFO(accepted.error);
+    CHECK(accepted.status == 200);
+    // Without one, the server ends the handshake and nothing is sent.
+    HttpClient anonymous("127.0.0.1", mutual.port(), 5s, false,
+                         Trusting(authority.certificate_file()));
+    auto refused = anonymous.Request("POST", "/hooks", "{}");
+    CHECK(refused.status == 0);
+    CHECK_FALSE(refused.error.empty());
+    CHECK(mutual.count() == 1);
+    CHECK(mutual.failed_handshakes() == 1);
+  }
+  SECTION("a client certificate that cannot be used is refused, naming the file at fault") {
+    auto client_tls = Trusting("");
+    const auto identity = authority.IssueClient("bridgeline");
+    const auto other = authority.IssueClient("other");
+    auto missing = client_tls->Present(dir + "/nowhere.pem", identity.key_file);
+    CHECK(missing.field() == "certificate_file");
+    CHECK_THAT(missing.message(), Catch::Contains("nowhere.pem"));
+    auto mismatched = client_tls->Present(identity.certificate_file, other.key_file);
+    CHECK(mismatched.field() == "private_key_file");
+    CHECK_THAT(mismatched.message(), Catch::Contains("key values mismatch"));
   }
   SECTION("plain HTTP to the TLS server gets no answer, and neither does TLS to a plain one") {
     HttpClient plain("127.0.0.1", sink.port(), 2s, false);
