@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <thread>
@@ -276,6 +277,25 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
                "\"region\":\"EU\",\"severity\":\"SEV2\",\"subject\":\"Card payments "
                "fail\",\"description\":\"Since 9:00\"}'\n"
             << std::flush;
+
+  // SIGHUP: read the TLS certificate and key again, so a renewed certificate is served without
+  // a restart (by default SIGHUP would end the broker, as a reload sent by habit would).
+  boost::asio::signal_set reload(io, SIGHUP);
+  std::function<void()> await_reload = [&] {
+    reload.async_wait([&](const boost::system::error_code& error, int) {
+      if (error) return;
+      if (!tls) {
+        spdlog::info("SIGHUP: the API speaks plain HTTP; no certificate to reload");
+      } else if (Status reloaded = server.ReloadTls(); reloaded.ok()) {
+        spdlog::info("SIGHUP: TLS certificate {} reloaded; new connections get it",
+                     config->server().tls().certificate_file());
+      } else {
+        spdlog::error("SIGHUP: {}; the certificate in use stays", reloaded.ToString());
+      }
+      await_reload();
+    });
+  };
+  await_reload();
 
   // SIGTERM/SIGINT: stop accepting, answer what is in flight, flush, exit 0.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);

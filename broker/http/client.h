@@ -71,8 +71,8 @@ struct HttpResponse {
 // connection is sent once more on a fresh one (the server may have closed an idle connection);
 // callers that must not send a request twice (crash tests) turn it off. With `tls`, every
 // connection is TLS (1.2 or later) to a server that `tls` vouches for; a server it does not
-// vouch for fails the request with `error` saying why ("certificate verify failed: hostname
-// mismatch").
+// vouch for fails the request with `error` saying why ("... certificate verify failed (SSL
+// routines): hostname mismatch") and `certificate_refused` set.
 class HttpClient {
  public:
   HttpClient(std::string host, unsigned short port,

@@ -87,7 +87,11 @@ Respond Respond::Observed(Observe observe) const {
 struct Server::Shared {
   ServerOptions options;
   Handler handler;
-  std::shared_ptr<ssl::context> tls;  // null: plain HTTP
+  // Null: plain HTTP. Read and replaced on the acceptor's thread (the first context's) only.
+  std::shared_ptr<ssl::context> tls;
+  // Contexts a reload replaced: connections made before it may still use them. A few a year.
+  std::vector<std::shared_ptr<ssl::context>> retired_tls;
+  std::string certificate_file, private_key_file;
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> stopping{false};
@@ -599,7 +603,11 @@ void Server::StopAccepting() {
   shared_->CloseIdleConnections();
 }
 
-Status Server::UseTls(const std::string& certificate_file, const std::string& private_key_file) {
+namespace {
+
+// A server context for TLS 1.2 and later with this PEM certificate chain and key.
+Result<std::shared_ptr<ssl::context>> ServerContext(const std::string& certificate_file,
+                                                    const std::string& private_key_file) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
@@ -611,7 +619,29 @@ Status Server::UseTls(const std::string& certificate_file, const std::string& pr
   context->use_private_key_file(private_key_file, ssl::context::pem, error);
   if (error)
     return Status::InvalidArgument("TLS private key " + private_key_file + ": " + error.message());
-  shared_->tls = std::move(context);
+  return context;
+}
+
+}  // namespace
+
+Status Server::UseTls(const std::string& certificate_file, const std::string& private_key_file) {
+  auto context = ServerContext(certificate_file, private_key_file);
+  if (!context.ok()) return context.status();
+  shared_->tls = std::move(*context);
+  shared_->certificate_file = certificate_file;
+  shared_->private_key_file = private_key_file;
+  return Status::Ok();
+}
+
+Status Server::ReloadTls() {
+  if (shared_->certificate_file.empty())
+    return Status::FailedPrecondition("the server speaks plain HTTP: no certificate to reload");
+  auto context = ServerContext(shared_->certificate_file, shared_->private_key_file);
+  if (!context.ok()) return context.status();
+  net::post(*contexts_.front(), [shared = shared_, context = std::move(*context)]() mutable {
+    shared->retired_tls.push_back(std::move(shared->tls));
+    shared->tls = std::move(context);
+  });
   return Status::Ok();
 }
 

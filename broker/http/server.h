@@ -106,6 +106,10 @@ class Server {
   boost::asio::ip::tcp::endpoint endpoint() const;
   // Serves HTTPS with this PEM certificate chain and key (call before Listen).
   Status UseTls(const std::string& certificate_file, const std::string& private_key_file);
+  // Reads UseTls's files again (a renewed certificate): connections accepted from now on get
+  // them; those open keep theirs. When they cannot be used, the error is returned and the
+  // certificate in use stays.
+  Status ReloadTls();
   // Stops accepting. Kept-alive connections waiting for their next request, with none begun,
   // are closed at once; the others finish the request they are on, then close.
   void StopAccepting();

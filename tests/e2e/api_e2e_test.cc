@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@ namespace {
 using bridgeline::http::HttpClient;
 using bridgeline::http::HttpResponse;
 using bridgeline::testing::BrokerProcess;
+using bridgeline::testing::Eventually;
 using bridgeline::testing::ListAllCases;
 using bridgeline::testing::ParseJson;
 using bridgeline::testing::ProblemField;
@@ -971,6 +973,58 @@ TEST_CASE("the ops commands reach a broker over https, trusting only the authori
         RunBridgeline("backup --url " + url + " --cacert " + dir + "/nowhere.pem --to x" + token);
     CHECK(missing.first == 2);
     CHECK_THAT(missing.second, Catch::Contains("--cacert: cannot read"));
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("SIGHUP serves a renewed certificate to new connections, and keeps an unusable one out",
+          "[e2e][api][tls]") {
+  const std::string dir = BrokerProcess::TempDir("tls-reload");
+  std::filesystem::create_directories(dir + "/old-ca");
+  std::filesystem::create_directories(dir + "/new-ca");
+  TestAuthority old_authority(dir + "/old-ca"), new_authority(dir + "/new-ca");
+  const auto old_certificate = old_authority.Issue("broker", "IP:127.0.0.1");
+  const auto new_certificate = new_authority.Issue("broker", "IP:127.0.0.1");
+  const std::string certificate_file = dir + "/tls.pem", key_file = dir + "/tls.key";
+  auto install = [&](const bridgeline::testing::CertificateFiles& files) {
+    const auto overwrite = std::filesystem::copy_options::overwrite_existing;
+    std::filesystem::copy_file(files.certificate_file, certificate_file, overwrite);
+    std::filesystem::copy_file(files.key_file, key_file, overwrite);
+  };
+  install(old_certificate);
+  BrokerProcess broker(ConfigWith(dir, "  tls: { certificate_file: " + certificate_file +
+                                           ", private_key_file: " + key_file + " }\n"),
+                       dir + "/data");
+  // A fresh connection trusting only `authority`.
+  auto ready = [&](const TestAuthority& authority) {
+    auto trust = bridgeline::http::ClientTls::Load(authority.certificate_file());
+    REQUIRE(trust.ok());
+    HttpClient client("127.0.0.1", broker.port(), std::chrono::seconds(5), false, *trust);
+    return client.Request("GET", "/readyz");
+  };
+  CHECK(ready(old_authority).status == 200);
+  CHECK(ready(new_authority).certificate_refused);
+  auto old_trust = bridgeline::http::ClientTls::Load(old_authority.certificate_file());
+  REQUIRE(old_trust.ok());
+  HttpClient kept("127.0.0.1", broker.port(), std::chrono::seconds(5), false, *old_trust);
+  REQUIRE(kept.Request("GET", "/readyz").status == 200);
+
+  install(new_certificate);
+  broker.Signal(SIGHUP);
+  REQUIRE(Eventually([&] { return ready(new_authority).status == 200; }, std::chrono::seconds(5)));
+  CHECK(ready(old_authority).certificate_refused);
+  // A connection made before the reload goes on with the certificate it was made with.
+  CHECK(kept.Request("GET", "/readyz").status == 200);
+  CHECK_THAT(broker.output(), Catch::Contains("TLS certificate " + certificate_file + " reloaded"));
+
+  SECTION("an unusable certificate is not taken: the one in use stays") {
+    std::ofstream(certificate_file) << "-----BEGIN CERTIFICATE-----\nnot one\n";
+    broker.Signal(SIGHUP);
+    REQUIRE(Eventually(
+        [&] { return broker.output().find("the certificate in use stays") != std::string::npos; },
+        std::chrono::seconds(5)));
+    CHECK(ready(new_authority).status == 200);
+    CHECK(broker.running());
   }
   std::filesystem::remove_all(dir);
 }

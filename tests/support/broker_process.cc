@@ -133,6 +133,10 @@ int BrokerProcess::Terminate() {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+void BrokerProcess::Signal(int signal) {
+  if (pid_ > 0) ::kill(pid_, signal);
+}
+
 void BrokerProcess::Kill() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGKILL);

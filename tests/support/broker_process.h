@@ -26,6 +26,8 @@ class BrokerProcess {
   int Terminate();
   // SIGKILL and wait: a crash.
   void Kill();
+  // Sends `signal` (SIGHUP...) and returns at once.
+  void Signal(int signal);
 
   // Path of the binary under test and of the example config, set by the build.
   static std::string Binary();
