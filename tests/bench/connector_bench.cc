@@ -9,6 +9,8 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -19,6 +21,7 @@
 #include "tests/bench/bench.h"
 #include "tests/support/api.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/test_certificates.h"
 #include "tests/support/webhook_sink.h"
 
 namespace bridgeline::bench {
@@ -145,10 +148,23 @@ void JsonlBenchmark() {
   }
 }
 
-void WebhookBenchmark() {
+namespace {
+
+// The webhook's figures over plain HTTP, or over https to a receiver whose certificate a test
+// authority signed (the connector trusting that authority through tls.ca_file).
+void WebhookRun(bool https) {
   constexpr int kCases = 20000;
   constexpr int kConcurrency = 8;
-  testing::WebhookSink sink;
+  const std::string dir = BrokerProcess::TempDir("connector-bench");
+  std::optional<testing::TestAuthority> authority;
+  std::unique_ptr<testing::WebhookSink> receiver;
+  if (https) {
+    authority.emplace(dir);
+    receiver = std::make_unique<testing::WebhookSink>(authority->Issue("hook", "IP:127.0.0.1"));
+  } else {
+    receiver = std::make_unique<testing::WebhookSink>();
+  }
+  testing::WebhookSink& sink = *receiver;
   sink.KeepRequests(false);
   std::atomic<bool> down{true};
   std::atomic<int> accepted{0};
@@ -179,13 +195,12 @@ void WebhookBenchmark() {
                     std::chrono::seconds(10));
     return std::make_pair(done, complete);
   };
-  const std::string dir = BrokerProcess::TempDir("connector-bench");
   const std::string hook =
-      "  - name: globex-hook\n    type: webhook\n    settings:\n      url: http://127.0.0.1:" +
-      std::to_string(sink.port()) +
-      "/hook\n      secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"
-      "    delivery: { concurrency: " +
-      std::to_string(kConcurrency) +
+      "  - name: globex-hook\n    type: webhook\n    settings:\n      url: " +
+      std::string(https ? "https" : "http") + "://127.0.0.1:" + std::to_string(sink.port()) +
+      "/hook\n      secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n" +
+      (https ? "      tls: { ca_file: " + authority->certificate_file() + " }\n" : "") +
+      "    delivery: { concurrency: " + std::to_string(kConcurrency) +
       ", first_backoff: 20ms, max_backoff: 50ms, max_attempts: 100000,"
       " breaker: { failures: 1000000 } }\n";
   const std::string config =
@@ -209,9 +224,10 @@ void WebhookBenchmark() {
   auto [escalations_done, escalations_drained] = drain(kCases, kCases);
   double seconds = std::chrono::duration<double>(escalations_done - started).count();
   std::cout << fmt::format(
-      "| Webhook: an outbox of {:.0f} escalations delivered to a local receiver, {} at once | "
-      "{:.0f} deliveries/s ({:.2f} s{}) |\n",
-      backlog, kConcurrency, kCases / seconds, seconds, escalations_drained ? "" : ", NOT drained");
+      "| Webhook ({}): an outbox of {:.0f} escalations delivered to a local receiver, {} at once "
+      "| {:.0f} deliveries/s ({:.2f} s{}) |\n",
+      https ? "https" : "http", backlog, kConcurrency, kCases / seconds, seconds,
+      escalations_drained ? "" : ", NOT drained");
 
   // The same with plain events (a comment on each case): no forwarding to commit.
   down = true;
@@ -224,9 +240,17 @@ void WebhookBenchmark() {
   auto [comments_done, comments_drained] = drain(kCases, 2 * kCases);
   seconds = std::chrono::duration<double>(comments_done - started).count();
   std::cout << fmt::format(
-      "| Webhook: an outbox of {:.0f} comments delivered to a local receiver, {} at once | "
+      "| Webhook ({}): an outbox of {:.0f} comments delivered to a local receiver, {} at once | "
       "{:.0f} deliveries/s ({:.2f} s{}) |\n",
-      comments, kConcurrency, kCases / seconds, seconds, comments_drained ? "" : ", NOT drained");
+      https ? "https" : "http", comments, kConcurrency, kCases / seconds, seconds,
+      comments_drained ? "" : ", NOT drained");
+}
+
+}  // namespace
+
+void WebhookBenchmark() {
+  WebhookRun(false);
+  WebhookRun(true);
 }
 
 namespace {
