@@ -153,8 +153,8 @@ struct HttpClient::Impl {
     }
   }
 
+  // A fresh connection, TLS handshake included; false with `response` saying why.
   bool Connect(HttpResponse* response) {
-    std::string* error = &response->error;
     Close();
     if (tls) {
       secure.emplace(io, tls->impl().context);
@@ -173,7 +173,8 @@ struct HttpClient::Impl {
       });
     }
     if (code) {
-      *error = "connecting to " + host + ":" + std::to_string(port) + ": " + code.message();
+      response->error =
+          "connecting to " + host + ":" + std::to_string(port) + ": " + code.message();
       Close();
       return false;
     }
