@@ -44,10 +44,12 @@ Result<std::string> SecretFromSettings(const std::string& value, const std::stri
   return std::string(set);
 }
 
-Result<std::shared_ptr<http::ClientTls>> RemoteTls(const http::HttpEndpoint& endpoint,
-                                                   const bridgeline::v1::RemoteTlsConfig& tls) {
-  if (!endpoint.tls) {
-    if (tls.ByteSizeLong() == 0) return std::shared_ptr<http::ClientTls>();
+Result<Remote> ParseRemote(const std::string& url, const bridgeline::v1::RemoteTlsConfig& tls) {
+  auto endpoint = http::ParseHttpUrl(url);
+  if (!endpoint.ok()) return endpoint.status();
+  Remote remote{std::move(*endpoint), nullptr};
+  if (!remote.endpoint.tls) {
+    if (tls.ByteSizeLong() == 0) return remote;
     return Status::InvalidArgument("applies to an https:// url only; this url is http://", "tls");
   }
   auto client = http::ClientTls::Load(tls.ca_file(), "tls.ca_file");
@@ -62,7 +64,8 @@ Result<std::shared_ptr<http::ClientTls>> RemoteTls(const http::HttpEndpoint& end
     if (!presented.ok())
       return Status::InvalidArgument(presented.message(), "tls." + presented.field());
   }
-  return client;
+  remote.tls = std::move(*client);
+  return remote;
 }
 
 void WarnIfClearText(const std::string& connector, const http::HttpEndpoint& endpoint) {

@@ -131,12 +131,17 @@ class ConnectorFactory {
 Result<std::string> SecretFromSettings(const std::string& value, const std::string& env,
                                        const std::string& env_field);
 
-// How a connector calling `endpoint` speaks TLS: not at all for http:// (null); else trusting
-// the authorities `tls` names (the system's by default) and presenting its client certificate,
-// if it has one. InvalidArgument naming the setting at fault (`tls.ca_file`...) when a file
-// cannot be used, or `tls` when it is set for an http:// URL (it would protect nothing).
-Result<std::shared_ptr<http::ClientTls>> RemoteTls(const http::HttpEndpoint& endpoint,
-                                                   const bridgeline::v1::RemoteTlsConfig& tls);
+// Where a connector's `url` points, and how it speaks TLS there (null `tls`: plain http://).
+struct Remote {
+  http::HttpEndpoint endpoint;
+  std::shared_ptr<http::ClientTls> tls;
+};
+
+// Parses `url` and, for https://, loads what `tls` names: the authorities trusted (the
+// system's by default) and the client certificate presented, if any. InvalidArgument naming
+// the setting at fault: `url`, `tls.ca_file`..., or `tls` when it is set for an http:// URL (it
+// would protect nothing).
+Result<Remote> ParseRemote(const std::string& url, const bridgeline::v1::RemoteTlsConfig& tls);
 
 // Logs a warning when `connector` calls another machine over plain http://: the cases it
 // carries, customers' details with them, would cross the network in clear text.

@@ -605,9 +605,7 @@ class Rt5Factory : public ConnectorFactory {
   Status Validate(const google::protobuf::Message& message) const override {
     const auto& settings = static_cast<const Rt5Settings&>(message);
     if (settings.url().empty()) return Status::InvalidArgument("RT's URL is required", "url");
-    auto endpoint = http::ParseHttpUrl(settings.url());
-    if (!endpoint.ok()) return endpoint.status();
-    BRIDGELINE_RETURN_IF_ERROR(RemoteTls(*endpoint, settings.tls()).status());
+    BRIDGELINE_RETURN_IF_ERROR(ParseRemote(settings.url(), settings.tls()).status());
     if (settings.username().empty())
       return Status::InvalidArgument("the RT user the broker acts as is required", "username");
     if (settings.password().empty() == settings.password_env().empty()) {
@@ -645,14 +643,13 @@ class Rt5Factory : public ConnectorFactory {
     auto password =
         SecretFromSettings(settings.password(), settings.password_env(), "password_env");
     if (!password.ok()) return password.status();
-    auto endpoint = http::ParseHttpUrl(settings.url());
-    auto tls = RemoteTls(*endpoint, settings.tls());
-    if (!tls.ok()) return tls.status();
-    WarnIfClearText(config.name(), *endpoint);
+    auto remote = ParseRemote(settings.url(), settings.tls());
+    if (!remote.ok()) return remote.status();
+    WarnIfClearText(config.name(), remote->endpoint);
     std::string name = config.name();
-    return std::unique_ptr<Connector>(
-        std::make_unique<Rt5Connector>(std::move(name), std::move(settings), std::move(*endpoint),
-                                       std::move(*tls), std::move(*password)));
+    return std::unique_ptr<Connector>(std::make_unique<Rt5Connector>(
+        std::move(name), std::move(settings), std::move(remote->endpoint), std::move(remote->tls),
+        std::move(*password)));
   }
 };
 

@@ -137,9 +137,7 @@ class WebhookFactory : public ConnectorFactory {
   Status Validate(const google::protobuf::Message& message) const override {
     const auto& settings = static_cast<const WebhookSettings&>(message);
     if (!settings.url().empty()) {
-      auto endpoint = http::ParseHttpUrl(settings.url());
-      if (!endpoint.ok()) return endpoint.status();
-      BRIDGELINE_RETURN_IF_ERROR(RemoteTls(*endpoint, settings.tls()).status());
+      BRIDGELINE_RETURN_IF_ERROR(ParseRemote(settings.url(), settings.tls()).status());
     } else if (settings.has_tls()) {
       return Status::InvalidArgument("applies to the url events are sent to; there is none", "tls");
     }
@@ -167,11 +165,11 @@ class WebhookFactory : public ConnectorFactory {
     std::optional<http::HttpEndpoint> endpoint;
     std::shared_ptr<http::ClientTls> tls;
     if (!settings.url().empty()) {
-      endpoint = *http::ParseHttpUrl(settings.url());
-      auto client_tls = RemoteTls(*endpoint, settings.tls());
-      if (!client_tls.ok()) return client_tls.status();
-      tls = std::move(*client_tls);
-      WarnIfClearText(config.name(), *endpoint);
+      auto remote = ParseRemote(settings.url(), settings.tls());
+      if (!remote.ok()) return remote.status();
+      WarnIfClearText(config.name(), remote->endpoint);
+      endpoint = std::move(remote->endpoint);
+      tls = std::move(remote->tls);
     }
     return std::unique_ptr<Connector>(std::make_unique<WebhookConnector>(
         config.name(), std::move(endpoint), std::move(tls), std::move(*key),
