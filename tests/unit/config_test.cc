@@ -338,27 +338,27 @@ TEST_CASE("connector settings are checked by their own type, with where they wen
         Load(Replace(kValid, desk, hook + "      url: https://hooks.example.com/x\n" + secret));
     for (const auto& error : system_trust.errors) INFO(error.ToString());
     CHECK(system_trust.errors.empty());
-    auto missing_ca =
-        OnlyError(Load(Replace(kValid, desk,
-                               hook + "      url: https://hooks.example.com/x\n" + secret +
-                                   "      tls: { ca_file: /nowhere/globex-ca.pem }\n")));
+    // The one error of a webhook to `url` with these `tls` lines.
+    auto hook_error = [&](const std::string& url, const std::string& tls) {
+      return OnlyError(
+          Load(Replace(kValid, desk, hook + "      url: " + url + "\n" + secret + tls)));
+    };
+    auto missing_ca = hook_error("https://hooks.example.com/x",
+                                 "      tls: { ca_file: /nowhere/globex-ca.pem }\n");
     INFO(missing_ca.ToString());
     CHECK(missing_ca.line == 22);  // the ca_file key in its flow mapping
     CHECK(missing_ca.column == 14);
     CHECK_THAT(missing_ca.message, Catch::Contains("settings.tls.ca_file") &&
                                        Catch::Contains("cannot read '/nowhere/globex-ca.pem'"));
-    auto ca_for_http =
-        OnlyError(Load(Replace(kValid, desk,
-                               hook + "      url: http://hooks.example.com/x\n" + secret +
-                                   "      tls: { ca_file: /nowhere/globex-ca.pem }\n")));
+    auto ca_for_http = hook_error("http://hooks.example.com/x",
+                                  "      tls: { ca_file: /nowhere/globex-ca.pem }\n");
     CHECK_THAT(ca_for_http.message,
                Catch::Contains("settings.tls:") && Catch::Contains("https:// url only"));
     auto tls_without_url =
         OnlyError(Load(Replace(kValid, desk, hook + secret + "      tls: {}\n")));
     CHECK_THAT(tls_without_url.message,
                Catch::Contains("settings.tls") && Catch::Contains("there is none"));
-    auto other_scheme = OnlyError(
-        Load(Replace(kValid, desk, hook + "      url: ftp://hooks.example.com/x\n" + secret)));
+    auto other_scheme = hook_error("ftp://hooks.example.com/x", "");
     CHECK_THAT(other_scheme.message,
                Catch::Contains("settings.url") && Catch::Contains("neither http:// nor https://"));
     auto rt_missing_ca = OnlyError(
@@ -369,17 +369,14 @@ TEST_CASE("connector settings are checked by their own type, with where they wen
                             "      tls: { ca_file: /nowhere/rt-ca.pem }\n")));
     CHECK_THAT(rt_missing_ca.message,
                Catch::Contains("settings.tls.ca_file") && Catch::Contains("rt-ca.pem"));
-    auto key_alone =
-        OnlyError(Load(Replace(kValid, desk,
-                               hook + "      url: https://hooks.example.com/x\n" + secret +
-                                   "      tls: { private_key_file: /etc/bridgeline/hook.key }\n")));
+    auto key_alone = hook_error("https://hooks.example.com/x",
+                                "      tls: { private_key_file: /etc/bridgeline/hook.key }\n");
     CHECK_THAT(key_alone.message,
                Catch::Contains("settings.tls.certificate_file") && Catch::Contains("needs both"));
-    auto missing_certificate = OnlyError(
-        Load(Replace(kValid, desk,
-                     hook + "      url: https://hooks.example.com/x\n" + secret +
-                         "      tls: { certificate_file: /nowhere/hook.pem, private_key_file: "
-                         "/nowhere/hook.key }\n")));
+    auto missing_certificate =
+        hook_error("https://hooks.example.com/x",
+                   "      tls: { certificate_file: /nowhere/hook.pem, private_key_file: "
+                   "/nowhere/hook.key }\n");
     CHECK_THAT(missing_certificate.message, Catch::Contains("settings.tls.certificate_file") &&
                                                 Catch::Contains("/nowhere/hook.pem"));
   }
