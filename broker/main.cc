@@ -12,11 +12,13 @@
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <functional>
-#include <future>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "broker/common/json.h"
@@ -132,6 +134,24 @@ void PrintFailure(const char* command, const http::HttpResponse& response) {
 std::string HeldByBroker(const Status& opened, const char* instead) {
   if (opened.message().find("lock file") == std::string::npos) return "";
   return std::string(" (a running broker holds this data directory: ") + instead + ")";
+}
+
+// SIGHUP: the API's certificate and key, and every connector's TLS files, read again. What
+// cannot be read is logged and stays as it was; the rest is reloaded.
+void ReloadTls(const bridgeline::v1::ServerConfig& server_config, http::Server* server,
+               connectors::Dispatcher* dispatcher) {
+  if (server_config.tls().certificate_file().empty()) {
+    spdlog::info("SIGHUP: the API speaks plain HTTP; no certificate of its own to reload");
+  } else if (Status reloaded = server->ReloadTls(); reloaded.ok()) {
+    spdlog::info("SIGHUP: TLS certificate {} reloaded; new connections get it",
+                 server_config.tls().certificate_file());
+  } else {
+    spdlog::error("SIGHUP: {}; the certificate in use stays", reloaded.ToString());
+  }
+  for (const auto& [connector, failed] : dispatcher->ReloadTls()) {
+    spdlog::error("SIGHUP: connector {}: {}; its TLS settings in use stay", connector,
+                  failed.ToString());
+  }
 }
 
 int Serve(const std::string& config_path, const std::string& listen, const std::string& data_dir) {
@@ -278,33 +298,38 @@ int Serve(const std::string& config_path, const std::string& listen, const std::
                "fail\",\"description\":\"Since 9:00\"}'\n"
             << std::flush;
 
-  // SIGHUP: read the TLS certificate and key again, so a renewed certificate is served without
-  // a restart (by default SIGHUP would end the broker, as a reload sent by habit would).
-  boost::asio::signal_set reload(io, SIGHUP);
-  std::function<void()> await_reload = [&] {
-    reload.async_wait([&](const boost::system::error_code& error, int) {
+  // SIGHUP reads the TLS files again (the API's certificate, the connectors'), so renewed
+  // certificates are used without a restart; by default SIGHUP would end the broker, as a
+  // reload sent by habit would. SIGTERM/SIGINT stop it. The handler, on an I/O thread, only
+  // passes the signal on: this thread reads the files, so requests never wait on them.
+  boost::asio::signal_set signals(io, SIGHUP, SIGINT, SIGTERM);
+  std::mutex signal_mutex;
+  std::condition_variable signalled;
+  std::deque<int> received;
+  std::function<void()> await_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& error, int signal) {
       if (error) return;
-      if (!tls) {
-        spdlog::info("SIGHUP: the API speaks plain HTTP; no certificate to reload");
-      } else if (Status reloaded = server.ReloadTls(); reloaded.ok()) {
-        spdlog::info("SIGHUP: TLS certificate {} reloaded; new connections get it",
-                     config->server().tls().certificate_file());
-      } else {
-        spdlog::error("SIGHUP: {}; the certificate in use stays", reloaded.ToString());
+      {
+        std::lock_guard lock(signal_mutex);
+        received.push_back(signal);
       }
-      await_reload();
+      signalled.notify_one();
+      if (signal == SIGHUP) await_signal();
     });
   };
-  await_reload();
-
-  // SIGTERM/SIGINT: stop accepting, answer what is in flight, flush, exit 0.
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  std::promise<void> stop_requested;
-  signals.async_wait([&](const boost::system::error_code&, int signal) {
-    spdlog::info("signal {}: shutting down", signal);
-    stop_requested.set_value();
-  });
-  stop_requested.get_future().wait();
+  await_signal();
+  for (;;) {
+    std::unique_lock lock(signal_mutex);
+    signalled.wait(lock, [&] { return !received.empty(); });
+    const int signal = received.front();
+    received.pop_front();
+    lock.unlock();
+    if (signal != SIGHUP) {
+      spdlog::info("signal {}: shutting down", signal);
+      break;
+    }
+    ReloadTls(config->server(), &server, dispatcher->get());
+  }
   // Kept-alive connections with no request begun close at once; the others after their next
   // answer, within a grace period. Stream readers are told the broker is stopping (and where
   // to resume) and closed.

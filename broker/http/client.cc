@@ -12,7 +12,10 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <fstream>
+#include <mutex>
 #include <optional>
+#include <tuple>
+#include <utility>
 
 namespace bridgeline::http {
 
@@ -64,8 +67,62 @@ bool IsLoopbackHost(const std::string& host) {
   return !error && address.is_loopback();
 }
 
+// Everything a ClientTls loads from its files; Build makes an OpenSSL context of it.
 struct ClientTls::Impl {
-  ssl::context context{ssl::context::tls_client};
+  std::string ca_file;
+  std::string ca_field;
+  std::string certificate_file;
+  std::string private_key_file;
+
+  std::mutex mutex;  // guards the two below: Reload swaps them while connections are made
+  std::shared_ptr<ssl::context> context;
+  std::uint64_t generation = 0;
+
+  // A context trusting `ca_file` (the system's authorities when empty) and presenting the
+  // client certificate, if any. Errors name the setting at fault.
+  Result<std::shared_ptr<ssl::context>> Build() const {
+    auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+    // TLS 1.0 and 1.1 are broken (RFC 8996); whatever a client system runs speaks 1.2.
+    SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+    context->set_verify_mode(ssl::verify_peer);
+    beast::error_code error;
+    if (ca_file.empty()) {
+      context->set_default_verify_paths(error);
+      if (error) {
+        return Status::InvalidArgument("the system's certificate authorities: " + error.message(),
+                                       ca_field);
+      }
+    } else if (!std::ifstream(ca_file)) {
+      return Status::InvalidArgument(
+          "cannot read '" + ca_file + "': " + std::generic_category().message(errno), ca_field);
+    } else {
+      context->load_verify_file(ca_file, error);
+      if (error) {
+        return Status::InvalidArgument(
+            "'" + ca_file + "' holds no PEM certificate to trust (" + error.message() + ")",
+            ca_field);
+      }
+    }
+    if (certificate_file.empty()) return context;
+    context->use_certificate_chain_file(certificate_file, error);
+    if (error) {
+      return Status::InvalidArgument("'" + certificate_file + "': " + error.message(),
+                                     "certificate_file");
+    }
+    // OpenSSL checks the key against the certificate as it loads it ("key values mismatch").
+    context->use_private_key_file(private_key_file, ssl::context::pem, error);
+    if (error) {
+      return Status::InvalidArgument("'" + private_key_file + "': " + error.message(),
+                                     "private_key_file");
+    }
+    return context;
+  }
+
+  // The context new connections use, and its generation.
+  std::pair<std::shared_ptr<ssl::context>, std::uint64_t> Current() {
+    std::lock_guard lock(mutex);
+    return {context, generation};
+  }
 };
 
 ClientTls::ClientTls() : impl_(std::make_unique<Impl>()) {}
@@ -73,46 +130,37 @@ ClientTls::~ClientTls() = default;
 
 Result<std::shared_ptr<ClientTls>> ClientTls::Load(const std::string& ca_file,
                                                    const std::string& field) {
-  std::shared_ptr<ClientTls> trust(new ClientTls());
-  ssl::context& context = trust->impl_->context;
-  // TLS 1.0 and 1.1 are broken (RFC 8996); whatever a client system runs speaks 1.2.
-  SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
-  context.set_verify_mode(ssl::verify_peer);
-  beast::error_code error;
-  if (ca_file.empty()) {
-    context.set_default_verify_paths(error);
-    if (error)
-      return Status::InvalidArgument("the system's certificate authorities: " + error.message(),
-                                     field);
-    return trust;
-  }
-  if (!std::ifstream(ca_file)) {
-    return Status::InvalidArgument(
-        "cannot read '" + ca_file + "': " + std::generic_category().message(errno), field);
-  }
-  context.load_verify_file(ca_file, error);
-  if (error) {
-    return Status::InvalidArgument(
-        "'" + ca_file + "' holds no PEM certificate to trust (" + error.message() + ")", field);
-  }
-  return trust;
+  std::shared_ptr<ClientTls> tls(new ClientTls());
+  tls->impl_->ca_file = ca_file;
+  tls->impl_->ca_field = field;
+  auto context = tls->impl_->Build();
+  if (!context.ok()) return context.status();
+  tls->impl_->context = std::move(*context);
+  return tls;
 }
 
 Status ClientTls::Present(const std::string& certificate_file,
                           const std::string& private_key_file) {
-  ssl::context& context = impl_->context;
-  beast::error_code error;
-  context.use_certificate_chain_file(certificate_file, error);
-  if (error) {
-    return Status::InvalidArgument("'" + certificate_file + "': " + error.message(),
-                                   "certificate_file");
+  Impl& impl = *impl_;
+  std::string kept_certificate = std::exchange(impl.certificate_file, certificate_file);
+  std::string kept_key = std::exchange(impl.private_key_file, private_key_file);
+  auto context = impl.Build();
+  if (!context.ok()) {
+    impl.certificate_file = std::move(kept_certificate);
+    impl.private_key_file = std::move(kept_key);
+    return context.status();
   }
-  // OpenSSL checks the key against the certificate as it loads it ("key values mismatch").
-  context.use_private_key_file(private_key_file, ssl::context::pem, error);
-  if (error) {
-    return Status::InvalidArgument("'" + private_key_file + "': " + error.message(),
-                                   "private_key_file");
-  }
+  std::lock_guard lock(impl.mutex);
+  impl.context = std::move(*context);
+  return Status::Ok();
+}
+
+Status ClientTls::Reload() {
+  auto context = impl_->Build();
+  if (!context.ok()) return context.status();
+  std::lock_guard lock(impl_->mutex);
+  impl_->context = std::move(*context);
+  ++impl_->generation;
   return Status::Ok();
 }
 
@@ -124,6 +172,10 @@ struct HttpClient::Impl {
   std::shared_ptr<ClientTls> tls;  // null: plain HTTP
   bool reused = false;             // the connection already carried a request
   net::io_context io;
+  // What the TLS connection was made with: it must outlive `secure`; a Reload since (a newer
+  // generation) means the next request opens a fresh connection with the new settings.
+  std::shared_ptr<ssl::context> tls_context;
+  std::uint64_t tls_generation = 0;
   // The connection: exactly one of these while connected.
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
@@ -157,7 +209,8 @@ struct HttpClient::Impl {
   bool Connect(HttpResponse* response) {
     Close();
     if (tls) {
-      secure.emplace(io, tls->impl().context);
+      std::tie(tls_context, tls_generation) = tls->impl().Current();
+      secure.emplace(io, *tls_context);
     } else {
       plain.emplace(io);
     }
@@ -227,6 +280,7 @@ struct HttpClient::Impl {
 
   HttpResponse Exchange(http::request<http::string_body>& request, bool retry) {
     HttpResponse response;
+    if (secure && tls->impl().Current().second != tls_generation) Close();
     if (!connected() && !Connect(&response)) return response;
     const bool was_reused = reused;
     reused = true;

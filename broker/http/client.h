@@ -36,6 +36,7 @@ bool IsLoopbackHost(const std::string& host);
 // accepted only when its chain ends at one of them and its certificate names the host (or IP
 // address) dialled. To a server that asks for one, it presents its own certificate, if given.
 // Loading is not free: make one per remote and share it among that remote's connections.
+// Thread-safe: Reload may run while connections are being made.
 class ClientTls {
  public:
   // Trusting the system's authorities when `ca_file` is empty. A file that cannot be read or
@@ -48,6 +49,10 @@ class ClientTls {
   // client's: mutual TLS. Before the first connection only. InvalidArgument naming
   // `certificate_file` or `private_key_file` when one cannot be read or the two do not match.
   Status Present(const std::string& certificate_file, const std::string& private_key_file);
+  // Reads the files again (a renewed client certificate, a rotated authority). When all of
+  // them load, connections opened from now on use them and idle kept-alive ones are not
+  // reused; otherwise what is in use stays, and the error names the setting at fault.
+  Status Reload();
 
   struct Impl;  // the OpenSSL context, for client.cc
   Impl& impl() { return *impl_; }

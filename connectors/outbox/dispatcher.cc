@@ -511,6 +511,15 @@ void Dispatcher::Stop() {
   for (auto& [name, lane] : lanes_) lane->Stop();
 }
 
+std::vector<std::pair<std::string, Status>> Dispatcher::ReloadTls() {
+  std::vector<std::pair<std::string, Status>> failed;
+  for (auto& [name, connector] : connectors_) {
+    if (Status reloaded = connector->ReloadTls(); !reloaded.ok())
+      failed.emplace_back(name, std::move(reloaded));
+  }
+  return failed;
+}
+
 Connector* Dispatcher::Find(const std::string& name) const {
   auto found = connectors_.find(name);
   return found == connectors_.end() ? nullptr : found->second;

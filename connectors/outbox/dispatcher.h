@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bridgeline/v1/config.pb.h"
@@ -51,6 +52,10 @@ class Dispatcher {
   void Enqueue(std::vector<store::OutboxEntry> entries);
   // Stops the lanes after the deliveries in flight; undelivered entries stay in the store.
   void Stop();
+
+  // Reads every connector's TLS files again (SIGHUP). Answers the connectors that could not,
+  // each with the reason naming the setting at fault; those keep what they had.
+  std::vector<std::pair<std::string, Status>> ReloadTls();
 
   // The connector named `name`, for inbound requests; null when there is none.
   Connector* Find(const std::string& name) const;

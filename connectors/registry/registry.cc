@@ -44,6 +44,14 @@ Result<std::string> SecretFromSettings(const std::string& value, const std::stri
   return std::string(set);
 }
 
+namespace {
+// ClientTls names the certificate's settings by their own names; a connector's are under `tls`.
+Status UnderTls(const Status& status) {
+  if (status.field().rfind("tls.", 0) == 0) return status;
+  return Status::InvalidArgument(status.message(), "tls." + status.field());
+}
+}  // namespace
+
 Result<Remote> ParseRemote(const std::string& url, const bridgeline::v1::RemoteTlsConfig& tls) {
   auto endpoint = http::ParseHttpUrl(url);
   if (!endpoint.ok()) return endpoint.status();
@@ -61,11 +69,16 @@ Result<Remote> ParseRemote(const std::string& url, const bridgeline::v1::RemoteT
   }
   if (!tls.certificate_file().empty()) {
     Status presented = (*client)->Present(tls.certificate_file(), tls.private_key_file());
-    if (!presented.ok())
-      return Status::InvalidArgument(presented.message(), "tls." + presented.field());
+    if (!presented.ok()) return UnderTls(presented);
   }
   remote.tls = std::move(*client);
   return remote;
+}
+
+Status ReloadRemoteTls(http::ClientTls* tls) {
+  if (tls == nullptr) return Status::Ok();
+  Status reloaded = tls->Reload();
+  return reloaded.ok() ? reloaded : UnderTls(reloaded);
 }
 
 void WarnIfClearText(const std::string& connector, const http::HttpEndpoint& endpoint) {

@@ -104,6 +104,10 @@ class Connector {
   // handing them to `inbox`, and stop in StopInbound. Nothing by default.
   virtual void StartInbound(Inbox* inbox) { (void)inbox; }
   virtual void StopInbound() {}
+  // Reads the connector's TLS files again (SIGHUP: a renewed client certificate, a rotated
+  // authority), for the connections it opens from now on. On an error what is in use stays,
+  // and the Status names the setting at fault. Connectors without TLS have nothing to do.
+  virtual Status ReloadTls() { return Status::Ok(); }
 };
 
 // What a factory may use to build a connector.
@@ -142,6 +146,9 @@ struct Remote {
 // the setting at fault: `url`, `tls.ca_file`..., or `tls` when it is set for an http:// URL (it
 // would protect nothing).
 Result<Remote> ParseRemote(const std::string& url, const bridgeline::v1::RemoteTlsConfig& tls);
+// Connector::ReloadTls for a remote made by ParseRemote: reloads `tls` (nothing to do when
+// null, a plain http:// url), naming the setting at fault as ParseRemote does.
+Status ReloadRemoteTls(http::ClientTls* tls);
 
 // Logs a warning when `connector` calls another machine over plain http://: the cases it
 // carries, customers' details with them, would cross the network in clear text.

@@ -151,12 +151,15 @@ class Rt5Connector : public Connector {
         settings_(std::move(settings)),
         base_(endpoint.target == "/" ? std::string(kRest) : endpoint.target + kRest),
         timeout_(DurationMsOr(settings_.timeout(), kDefaultTimeoutMs)),
-        pool_(endpoint.host, endpoint.port, timeout_, std::move(tls)),
+        tls_(std::move(tls)),
+        pool_(endpoint.host, endpoint.port, timeout_, tls_),
         auth_("Basic " + Base64Encode(settings_.username() + ":" + password)) {
     if (base_.size() > 1 && base_[0] == '/' && base_[1] == '/') base_.erase(0, 1);
   }
 
   ~Rt5Connector() override { StopInbound(); }
+
+  Status ReloadTls() override { return ReloadRemoteTls(tls_.get()); }
 
   DeliveryResult Deliver(const v1::OutboxItem& item) override {
     const v1::Event& event = item.event();
@@ -575,7 +578,8 @@ class Rt5Connector : public Connector {
   const std::string name_;
   const Rt5Settings settings_;
   std::string base_;
-  const std::chrono::milliseconds timeout_;  // each REST call's deadline
+  const std::chrono::milliseconds timeout_;     // each REST call's deadline
+  const std::shared_ptr<http::ClientTls> tls_;  // null: plain http://
   http::HttpClientPool pool_;
   const std::string auth_;
   // Start-up plus `timeout_`: by then RT has finished or dropped what an earlier run sent.

@@ -46,12 +46,15 @@ class WebhookConnector : public Connector {
         endpoint_(std::move(endpoint)),
         key_(std::move(key)),
         timeout_ms_(timeout_ms),
-        tolerance_ms_(tolerance_ms) {
+        tolerance_ms_(tolerance_ms),
+        tls_(std::move(tls)) {
     if (endpoint_) {
-      pool_ = std::make_unique<http::HttpClientPool>(
-          endpoint_->host, endpoint_->port, std::chrono::milliseconds(timeout_ms_), std::move(tls));
+      pool_ = std::make_unique<http::HttpClientPool>(endpoint_->host, endpoint_->port,
+                                                     std::chrono::milliseconds(timeout_ms_), tls_);
     }
   }
+
+  Status ReloadTls() override { return ReloadRemoteTls(tls_.get()); }
 
   DeliveryResult Deliver(const v1::OutboxItem& item) override {
     if (!endpoint_) return DeliveryResult::Delivered();  // receives only
@@ -125,6 +128,7 @@ class WebhookConnector : public Connector {
   const std::string key_;
   const TimeMs timeout_ms_;
   const TimeMs tolerance_ms_;
+  const std::shared_ptr<http::ClientTls> tls_;  // null: plain http://
   std::unique_ptr<http::HttpClientPool> pool_;
 };
 

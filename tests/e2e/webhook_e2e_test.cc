@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -296,6 +297,47 @@ TEST_CASE("over https, deliveries go only to a receiver the configured authority
     // Kept for a retry once the receiver's certificate or the trust is put right.
     CHECK(MetricValue(broker.port(),
                       Series("bridgeline_outbox_depth", "connector=\"globex-hook\"")) >= 1);
+  }
+  SECTION("SIGHUP reads a corrected CA file, and what waited is delivered") {
+    const std::string elsewhere = dir + "/elsewhere";
+    std::filesystem::create_directories(elsewhere);
+    TestAuthority stranger(elsewhere);
+    const std::string ca_file = dir + "/trust.pem";
+    std::filesystem::copy_file(stranger.certificate_file(), ca_file);
+    BrokerProcess broker(
+        WebhookConfigTo(dir, url, delivery, "      tls: { ca_file: " + ca_file + " }\n"),
+        dir + "/data");
+    HttpClient client("127.0.0.1", broker.port());
+    const std::string case_id = Escalate(client, "T-TLS-ROTATED");
+    REQUIRE(Eventually(
+        [&] { return broker.output().find("certificate verify failed") != std::string::npos; },
+        10s));
+
+    std::ofstream(ca_file, std::ios::trunc) << "half-written\n";
+    broker.Signal(SIGHUP);
+    REQUIRE(Eventually(
+        [&] {
+          return broker.output().find("tls.ca_file: '" + ca_file + "' holds no PEM certificate") !=
+                 std::string::npos;
+        },
+        10s));
+    CHECK_THAT(broker.output(), Catch::Contains("SIGHUP: connector globex-hook: ") &&
+                                    Catch::Contains("its TLS settings in use stay"));
+    CHECK(sink.count() == 0);
+
+    std::filesystem::copy_file(authority.certificate_file(), ca_file,
+                               std::filesystem::copy_options::overwrite_existing);
+    broker.Signal(SIGHUP);
+    REQUIRE(sink.AwaitCount(1, 10s));
+    CHECK(CaseOf(sink.Requests().front()) == case_id);
+    CHECK(Eventually(
+        [&] {
+          return MetricValue(broker.port(),
+                             Series("bridgeline_outbox_depth", "connector=\"globex-hook\"")) == 0;
+        },
+        10s));
+    // Still serving: the signal reloaded, it did not stop the broker.
+    CHECK(client.Request("GET", "/healthz").status == 200);
   }
   SECTION("a receiver that asks for a client certificate gets the one configured") {
     WebhookSink mutual(authority.Issue("mutual", "IP:127.0.0.1"), authority.certificate_file());
