@@ -523,6 +523,10 @@ std::string Api::Metrics() const {
   out.Family("bridgeline_commit_size", "histogram",
              "Changes per synced commit (group commit at work).");
   broker_->commit_sizes().WriteTo(&out, "bridgeline_commit_size");
+  out.Family("bridgeline_wal_sync_duration_seconds", "histogram",
+             "Time each sync of the store's write-ahead log took; every answer of a commit waits "
+             "for it.");
+  broker_->sync_durations().WriteTo(&out, "bridgeline_wal_sync_duration_seconds");
   out.Family("bridgeline_open_cases", "gauge", "Open cases by status and priority.");
   for (int status = v1::NEW; status <= v1::REOPENED; ++status) {
     if (status == v1::CLOSED) continue;

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <set>
 #include <unordered_map>
 
@@ -393,7 +394,10 @@ void Broker::RunSync() {
     }
     for (auto& commit : group) {
       if (synced.ok() && commit->generation && synced_generation != commit->generation) {
+        const auto started = std::chrono::steady_clock::now();
         synced = store_->Sync(*commit->generation);
+        sync_durations_.Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         synced_generation = commit->generation;
         if (!synced.ok()) spdlog::error("{}", synced.ToString());
       }

@@ -86,6 +86,9 @@ class Broker {
   BrokerStats stats() const;
   // Commands per commit (group commit at work).
   const ops::Histogram& commit_sizes() const { return commit_sizes_; }
+  // Seconds each sync of the WAL took: the disk's health as every caller feels it, since
+  // every answer of a commit waits for its sync.
+  const ops::Histogram& sync_durations() const { return sync_durations_; }
 
  private:
   struct Request;
@@ -114,6 +117,8 @@ class Broker {
   Enqueued on_enqueued_;
   Logged on_logged_;
   ops::Histogram commit_sizes_{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}};
+  ops::Histogram sync_durations_{
+      {0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 1.024}};
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -1,5 +1,7 @@
 #include "tests/support/failing_file_system.h"
 
+#include <thread>
+
 namespace bridgeline::testing {
 
 namespace {
@@ -7,10 +9,12 @@ namespace {
 class FailingWal : public rocksdb::FSWritableFileOwnerWrapper {
  public:
   FailingWal(std::unique_ptr<rocksdb::FSWritableFile> file, std::shared_ptr<std::atomic<bool>> fail,
-             std::shared_ptr<std::atomic<int>> failed)
+             std::shared_ptr<std::atomic<int>> failed,
+             std::shared_ptr<std::atomic<std::int64_t>> delay_ms)
       : FSWritableFileOwnerWrapper(std::move(file)),
         fail_(std::move(fail)),
-        failed_(std::move(failed)) {}
+        failed_(std::move(failed)),
+        delay_ms_(std::move(delay_ms)) {}
 
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
                          rocksdb::IODebugContext* debug) override {
@@ -26,6 +30,8 @@ class FailingWal : public rocksdb::FSWritableFileOwnerWrapper {
  private:
   // A failed sync loses what it was to make durable, as a power cut would.
   bool Failing(const rocksdb::IOOptions& options, rocksdb::IODebugContext* debug) {
+    if (std::int64_t delay = delay_ms_->load(); delay > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay));
     if (!fail_->load()) return false;
     ++*failed_;
     (void)target()->Truncate(synced_bytes_, options, debug);
@@ -42,6 +48,7 @@ class FailingWal : public rocksdb::FSWritableFileOwnerWrapper {
   std::uint64_t synced_bytes_ = 0;
   std::shared_ptr<std::atomic<bool>> fail_;
   std::shared_ptr<std::atomic<int>> failed_;
+  std::shared_ptr<std::atomic<std::int64_t>> delay_ms_;
 };
 
 }  // namespace
@@ -52,7 +59,8 @@ rocksdb::IOStatus FailingFileSystem::NewWritableFile(
   rocksdb::IOStatus status = target()->NewWritableFile(name, options, result, debug);
   const bool wal = name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0;
   if (status.ok() && wal) {
-    *result = std::make_unique<FailingWal>(std::move(*result), fail_wal_syncs_, failed_syncs_);
+    *result = std::make_unique<FailingWal>(std::move(*result), fail_wal_syncs_, failed_syncs_,
+                                           wal_sync_delay_);
   }
   return status;
 }

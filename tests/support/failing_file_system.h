@@ -1,10 +1,11 @@
-// A RocksDB file system that fails the WAL's syncs on demand, for the paths a failing disk
-// takes (the broker's sync stage, the store's reopening). Everything else is the real disk.
+// A RocksDB file system that fails or slows the WAL's syncs on demand, for the paths a failing
+// disk takes (the broker's sync stage, the store's reopening). Everything else is the real disk.
 #pragma once
 
 #include <rocksdb/file_system.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,8 @@ class FailingFileSystem : public rocksdb::FileSystemWrapper {
   // While on, every sync of a WAL file (opened before or after) fails with an I/O error and
   // drops what the file had gained since its last good sync.
   void FailWalSyncs(bool on) { fail_wal_syncs_->store(on); }
+  // Every sync of a WAL file takes at least this long (zero: as long as the disk takes).
+  void DelayWalSyncs(std::chrono::milliseconds delay) { wal_sync_delay_->store(delay.count()); }
   // WAL syncs that failed so far.
   int failed_syncs() const { return failed_syncs_->load(); }
 
@@ -28,6 +31,8 @@ class FailingFileSystem : public rocksdb::FileSystemWrapper {
  private:
   std::shared_ptr<std::atomic<bool>> fail_wal_syncs_ = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<std::atomic<int>> failed_syncs_ = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<std::atomic<std::int64_t>> wal_sync_delay_ =
+      std::make_shared<std::atomic<std::int64_t>>(0);
 };
 
 }  // namespace bridgeline::testing

@@ -49,6 +49,17 @@ class Handed {
   std::vector<std::string> events_;
 };
 
+// How many WAL syncs the broker has timed at `bound` seconds or less, as /metrics shows them.
+double SyncsAtMost(const Broker& broker, const std::string& bound) {
+  bridgeline::ops::Exposition out;
+  broker.sync_durations().WriteTo(&out, "syncs");
+  const std::string bucket = "syncs_bucket{le=\"" + bound + "\"} ";
+  const std::string& text = out.text();
+  const auto at = text.find(bucket);
+  REQUIRE(at != std::string::npos);
+  return std::stod(text.substr(at + bucket.size()));
+}
+
 Answer Escalate(Broker& broker, const std::string& ticket) {
   std::promise<Answer> answered;
   auto future = answered.get_future();
@@ -78,6 +89,18 @@ TEST_CASE("an escalation is answered once its commit is synced, and a failed syn
     CHECK(first.outcome.created);
     CHECK(handed.WaitFor(1) == std::vector<std::string>{"BL-1 escalated"});
 
+    SECTION("every WAL sync is timed, so a slow disk shows in the sync histogram") {
+      const double synced = SyncsAtMost(broker, "+Inf");
+      const double fast = SyncsAtMost(broker, "0.032");
+      CHECK(synced == static_cast<double>(broker.sync_durations().count()));
+      CHECK(synced >= 1);
+      file_system->DelayWalSyncs(std::chrono::milliseconds(40));
+      REQUIRE(Escalate(broker, "T-slow").status.ok());
+      file_system->DelayWalSyncs(std::chrono::milliseconds(0));
+      // One more sync, counted above 32 ms and in no faster bucket.
+      CHECK(SyncsAtMost(broker, "+Inf") == synced + 1);
+      CHECK(SyncsAtMost(broker, "0.032") == fast);
+    }
     SECTION("a commit whose sync fails is refused, and nothing of it is handed on") {
       file_system->FailWalSyncs(true);
       Answer refused = Escalate(broker, "T-2");
