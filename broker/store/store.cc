@@ -8,6 +8,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/sst_file_manager.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
@@ -181,6 +182,17 @@ Status Store::OpenDatabase() {
   // here to ten files of 16 MiB.
   options.max_log_file_size = 16 << 20;
   options.keep_log_file_num = 10;
+  // Obsolete WAL and table files are removed a mebibyte at a time (truncated, then unlinked),
+  // at most 256 MiB a second, on RocksDB's own thread. Unlinked whole, a file's blocks are
+  // freed at once, and on a disk mounted with online discard every sync waits for the trim:
+  // the WAL's sync went from 0.3 ms to 10-30 ms each time (docs/benchmarks.md, session 26).
+  // The rate is above what the broker writes, so the trash never holds more than a moment's
+  // worth; the ratio only keeps RocksDB from giving up pacing while the database is small.
+  // Files with other hard links (a checkpoint's) are unlinked whole, their blocks kept.
+  options.sst_file_manager.reset(rocksdb::NewSstFileManager(
+      options.env, nullptr, /*trash_dir=*/"", /*rate_bytes_per_sec=*/256 << 20,
+      /*delete_existing_trash=*/true, nullptr, /*max_trash_db_ratio=*/64.0,
+      /*bytes_max_delete_chunk=*/1 << 20));
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   static ExpiredIdempotencyFilter expired_idempotency;
   for (const char* name : kFamilyNames) {

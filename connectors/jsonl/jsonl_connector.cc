@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/common/gradual_remove.h"
 #include "broker/common/json.h"
 #include "connectors/registry/registry.h"
 #include "jsonl.pb.h"  // generated from connectors/jsonl/jsonl.proto
@@ -177,6 +178,9 @@ class JsonlConnector : public Connector {
     struct stat info {};
     if (::stat(path_.c_str(), &info) == 0 && info.st_size > 0 &&
         static_cast<std::uint64_t>(info.st_size) + next_line > rotate_bytes_) {
+      // The oldest file leaves first, in the background: renamed onto, it would be freed at
+      // once, holding up every sync on the disk (common/gradual_remove.h).
+      (void)remover_.Remove(path_ + "." + std::to_string(keep_files_));
       for (std::uint32_t i = keep_files_; i > 1; --i) {
         std::filesystem::rename(path_ + "." + std::to_string(i - 1),
                                 path_ + "." + std::to_string(i), error);
@@ -193,6 +197,7 @@ class JsonlConnector : public Connector {
   std::string path_;
   std::uint64_t rotate_bytes_;
   std::uint32_t keep_files_;
+  BackgroundRemover remover_;
   std::mutex mutex_;
   std::condition_variable changed_;  // a sync ended or the file was closed
   int fd_ = -1;

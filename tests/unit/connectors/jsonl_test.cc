@@ -19,7 +19,8 @@ using bridgeline::testing::BrokerProcess;
 namespace v1 = bridgeline::v1;
 
 std::unique_ptr<bridgeline::connectors::Connector> MakeJsonl(const std::string& dir,
-                                                             std::uint64_t rotate_bytes) {
+                                                             std::uint64_t rotate_bytes,
+                                                             std::uint32_t keep_files = 1000) {
   const auto* factory = bridgeline::connectors::Registry::Global().Find("jsonl");
   REQUIRE(factory != nullptr);
   auto settings = factory->NewSettings();
@@ -29,7 +30,7 @@ std::unique_ptr<bridgeline::connectors::Connector> MakeJsonl(const std::string& 
   settings->GetReflection()->SetUInt64(settings.get(), descriptor->FindFieldByName("rotate_bytes"),
                                        rotate_bytes);
   settings->GetReflection()->SetUInt32(settings.get(), descriptor->FindFieldByName("keep_files"),
-                                       1000);
+                                       keep_files);
   v1::ConnectorConfig config;
   config.set_name("desk");
   config.set_type("jsonl");
@@ -141,5 +142,33 @@ TEST_CASE("an item that cannot be printed fails alone; the lines around it are w
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) files.push_back(entry.path());
   CHECK(SequencesIn(files) == std::multiset<std::uint64_t>{1, 3});
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a rotation keeps keep_files old files, the oldest removed in the background") {
+  const std::string dir = BrokerProcess::TempDir("jsonl-keep");
+  const std::uint64_t limit = 4096;
+  constexpr int kLines = 400;  // about ten files' worth
+  {
+    auto connector = MakeJsonl(dir, limit, 3);
+    for (int i = 1; i <= kLines; ++i) {
+      REQUIRE(connector->Deliver(Item(static_cast<std::uint64_t>(i))).kind ==
+              DeliveryResult::Kind::kDelivered);
+    }
+  }  // the connector finishes its removals as it goes
+  std::set<std::string> names;
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.insert(entry.path().filename().string());
+    files.push_back(entry.path());
+  }
+  CHECK(names ==
+        std::set<std::string>{"desk.jsonl", "desk.jsonl.1", "desk.jsonl.2", "desk.jsonl.3"});
+  // What is kept is the newest lines, with none missing between them.
+  auto sequences = SequencesIn(files);
+  REQUIRE(!sequences.empty());
+  CHECK(*sequences.rbegin() == kLines);
+  CHECK(sequences.size() == kLines - *sequences.begin() + 1);
+  CHECK(*sequences.begin() > 1);
   std::filesystem::remove_all(dir);
 }
