@@ -28,7 +28,8 @@ class FailingWal : public rocksdb::FSWritableFileOwnerWrapper {
   }
 
  private:
-  // A failed sync loses what it was to make durable, as a power cut would.
+  // A slowed sync waits first. A failed sync loses what it was to make durable, as a power
+  // cut would.
   bool Failing(const rocksdb::IOOptions& options, rocksdb::IODebugContext* debug) {
     if (std::int64_t delay = delay_ms_->load(); delay > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(delay));
