@@ -51,7 +51,7 @@ BackgroundRemover::~BackgroundRemover() {
 Status BackgroundRemover::Remove(const std::string& path) {
   const std::string removing = path + ".removing";
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return pending_.empty() && !removing_; });
+  changed_.wait(lock, [&] { return !pending_ && !removing_; });
   if (::access(removing.c_str(), F_OK) == 0) {
     lock.unlock();
     (void)RemoveGradually(removing);
@@ -61,7 +61,7 @@ Status BackgroundRemover::Remove(const std::string& path) {
     if (errno == ENOENT) return Status::NotFound("no file " + path);
     return Errno("renaming", path);
   }
-  pending_.push_back(removing);
+  pending_ = removing;
   if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
   changed_.notify_all();
   return Status::Ok();
@@ -69,7 +69,7 @@ Status BackgroundRemover::Remove(const std::string& path) {
 
 void BackgroundRemover::Wait() {
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return pending_.empty() && !removing_; });
+  changed_.wait(lock, [&] { return !pending_ && !removing_; });
 }
 
 void BackgroundRemover::Run() {
@@ -77,10 +77,10 @@ void BackgroundRemover::Run() {
   RunInBackground();
   std::unique_lock lock(mutex_);
   while (true) {
-    changed_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
-    if (pending_.empty()) return;  // stopping, with nothing left
-    std::string path = std::move(pending_.front());
-    pending_.pop_front();
+    changed_.wait(lock, [&] { return stopping_ || pending_; });
+    if (!pending_) return;  // stopping, with nothing left
+    std::string path = std::move(*pending_);
+    pending_.reset();
     removing_ = true;
     lock.unlock();
     (void)RemoveGradually(path);  // a failure leaves it to the next removal of that name

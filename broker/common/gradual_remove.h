@@ -13,8 +13,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -50,7 +50,8 @@ class BackgroundRemover {
 
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<std::string> pending_;
+  // At most one: Remove waits for the last removal to end before it gives the next.
+  std::optional<std::string> pending_;
   bool removing_ = false;
   bool stopping_ = false;
   std::thread thread_;  // started with the first removal
